@@ -1,0 +1,1 @@
+"""pgstack: PostgreSQL and Supabase schemas as Pulumi resources."""

@@ -1,0 +1,186 @@
+"""The schema objects a module declares, as plain data.
+
+Each object's `inputs()` is exactly what its Pulumi resource receives: structured (so
+`pulumi preview --diff` shows "column consent_at added", not a changed blob), made of strings,
+booleans, lists and dicts only (Pulumi turns numbers into floats and drops None values), and
+carrying `source`, the file and line it came from.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+
+def _clean(value):
+    """Drop None values and empty optional lists, recursively, the way Pulumi stores inputs."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+@dataclass
+class Column:
+    name: str
+    type: str
+    not_null: bool = False
+    default: str | None = None
+    identity: str | None = None  # "always" or "by default"
+    comment: str | None = None
+
+
+@dataclass
+class Reference:
+    schema: str
+    table: str
+    columns: list[str]
+
+
+@dataclass
+class Constraint:
+    name: str
+    kind: str  # primary_key | unique | check | foreign_key
+    columns: list[str] = field(default_factory=list)
+    expression: str | None = None  # check
+    references: Reference | None = None  # foreign_key
+    on_delete: str | None = None  # foreign_key: cascade | set null | set default | restrict
+    on_update: str | None = None
+
+
+@dataclass
+class Table:
+    schema: str
+    name: str
+    source: str
+    # "table": the module creates and owns the table. "columns": the table exists already
+    # (declared external in stack config) and the module manages only the columns it adds.
+    managed: str = "table"
+    columns: list[Column] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)
+    comment: str | None = None
+    rls_enabled: bool = False
+    rls_forced: bool = False
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    def inputs(self) -> dict:
+        data = asdict(self)
+        if self.managed == "columns":
+            # The module does not own the table: its comment and RLS flags are left alone.
+            for key in ("comment", "rls_enabled", "rls_forced"):
+                data.pop(key)
+        return _clean(data)
+
+
+@dataclass
+class IndexElement:
+    column: str | None = None
+    expression: str | None = None
+    opclass: str | None = None
+    order: str | None = None  # ASC | DESC
+    nulls: str | None = None  # FIRST | LAST
+
+
+@dataclass
+class Index:
+    schema: str
+    name: str
+    table: str
+    source: str
+    elements: list[IndexElement]
+    unique: bool = False
+    method: str = "btree"
+    include: list[str] = field(default_factory=list)
+    where: str | None = None
+    with_params: list[str] = field(default_factory=list)  # "lists=100"
+
+    def inputs(self) -> dict:
+        return _clean(asdict(self))
+
+
+@dataclass
+class Policy:
+    schema: str
+    table: str
+    name: str
+    source: str
+    command: str = "all"  # all | select | insert | update | delete
+    permissive: bool = True
+    roles: list[str] = field(default_factory=lambda: ["public"])
+    using: str | None = None
+    with_check: str | None = None
+
+    def inputs(self) -> dict:
+        return _clean(asdict(self))
+
+
+@dataclass
+class Function:
+    schema: str
+    name: str
+    source: str
+    arguments: str  # identity signature, e.g. "integer, text"
+    returns: str
+    definition: str  # canonical CREATE OR REPLACE FUNCTION, schema-qualified
+
+    def inputs(self) -> dict:
+        return _clean(asdict(self))
+
+
+@dataclass
+class Trigger:
+    schema: str
+    table: str
+    name: str
+    source: str
+    function: str  # schema-qualified function name
+    definition: str  # canonical CREATE OR REPLACE TRIGGER
+
+    def inputs(self) -> dict:
+        return _clean(asdict(self))
+
+
+@dataclass
+class View:
+    schema: str
+    name: str
+    source: str
+    definition: str  # canonical CREATE OR REPLACE VIEW
+    tables: list[str] = field(default_factory=list)  # module tables it reads, for ordering
+
+    def inputs(self) -> dict:
+        data = _clean(asdict(self))
+        data.pop("tables")
+        return data
+
+
+@dataclass
+class Extension:
+    name: str
+    source: str
+    schema: str | None = None
+
+
+@dataclass
+class Schema:
+    name: str
+    source: str
+
+
+@dataclass
+class Module:
+    """Everything one sql/<module>/ folder declares, in file order."""
+
+    name: str
+    schema: str
+    schemas: list[Schema] = field(default_factory=list)
+    extensions: list[Extension] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    indexes: list[Index] = field(default_factory=list)
+    policies: list[Policy] = field(default_factory=list)
+    functions: list[Function] = field(default_factory=list)
+    triggers: list[Trigger] = field(default_factory=list)
+    views: list[View] = field(default_factory=list)
+
+    def table(self, name: str) -> Table | None:
+        return next((t for t in self.tables if t.name == name), None)

@@ -1,0 +1,588 @@
+"""Parse a module's SQL files (sql/<module>/NNN_name.sql) into model objects.
+
+Pure: no I/O beyond reading the files, no database. pglast is PostgreSQL's own parser, so a
+file that parses here parses in the server. Every problem is reported with its file and line
+before any resource is declared.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pglast import ast, parse_sql, parser as pg_parser
+from pglast.enums import AlterTableType, ConstrType, ObjectType, RoleSpecType, SortByDir, SortByNulls
+from pglast.stream import RawStream
+
+from .errors import SourceText, SqlModelError
+from .names import constraint_name
+from .objects import (
+    Column, Constraint, Extension, Function, Index, IndexElement, Module, Policy, Reference,
+    Schema, Table, Trigger, View,
+)
+from .types import canonical_type
+
+FK_ACTIONS = {"a": None, "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
+
+# Roles that exist on every target: PostgreSQL's PUBLIC pseudo-role and Supabase's API roles,
+# which the program creates on plain PostgreSQL.
+BUILTIN_ROLES = {"public", "anon", "authenticated", "service_role"}
+
+
+@dataclass
+class KnownTables:
+    """Tables this module may refer to but does not create: declared external in stack config
+    or created by a module listed before it. `columns` is None when they are not known."""
+
+    tables: dict[tuple[str, str], set[str] | None] = field(default_factory=dict)
+    primary_keys: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def add_module(self, module: Module) -> None:
+        for table in module.tables:
+            key = (table.schema, table.name)
+            if table.managed == "table":
+                self.tables[key] = {c.name for c in table.columns}
+            pk = next((c for c in table.constraints if c.kind == "primary_key"), None)
+            if pk:
+                self.primary_keys[key] = pk.columns
+
+
+def deparse(node) -> str:
+    return RawStream()(node)
+
+
+def walk(node, skip_sublinks=False):
+    """Every pglast node under `node` (inclusive)."""
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            yield from walk(item, skip_sublinks)
+        return
+    if not isinstance(node, ast.Node):
+        return
+    yield node
+    if skip_sublinks and isinstance(node, ast.SubLink):
+        return
+    for attr in type(node).__slots__:
+        yield from walk(getattr(node, attr, None), skip_sublinks)
+
+
+def _module_files(folder: Path) -> list[Path]:
+    def number(path: Path) -> int:
+        prefix = path.name.split("_", 1)[0]
+        if not prefix.isdigit():
+            raise SqlModelError(str(path), 1, "SQL files must be named NNN_name.sql (a number first)")
+        return int(prefix)
+
+    files = sorted(folder.glob("*.sql"), key=lambda p: (number(p), p.name))
+    seen: dict[int, Path] = {}
+    for path in files:
+        if number(path) in seen:
+            raise SqlModelError(str(path), 1, f"file number {number(path)} is also used by {seen[number(path)].name}")
+        seen[number(path)] = path
+    return files
+
+
+class ModuleParser:
+    """Turns one module folder into a Module, checking every reference it makes."""
+
+    def __init__(self, name: str, schema: str, known: KnownTables, roles: set[str], display_root: Path | None = None):
+        self.module = Module(name=name, schema=schema)
+        self.known = known
+        self.roles = BUILTIN_ROLES | set(roles)
+        self.display_root = display_root
+        self.src: SourceText | None = None
+        self.offset = 0  # start of the statement being read, for errors
+        # CHECK expressions wait for the statement's full column list: a table-level CHECK may
+        # name a column declared after it.
+        self._pending_checks: list = []
+
+    # --- entry point -------------------------------------------------------------------------
+
+    def parse_folder(self, folder: Path) -> Module:
+        if not folder.is_dir():
+            raise SqlModelError(str(folder), 1, "module folder does not exist")
+        files = _module_files(folder)
+        if not files:
+            raise SqlModelError(str(folder), 1, "module folder has no .sql files")
+        for path in files:
+            shown = str(path.relative_to(self.display_root)) if self.display_root else str(path)
+            self.parse_text(shown, path.read_text(encoding="utf-8"))
+        self._check_foreign_keys()
+        return self.module
+
+    def parse_text(self, display_name: str, text: str) -> None:
+        self.src = SourceText(display_name, text)
+        try:
+            statements = parse_sql(text)
+        except pg_parser.ParseError as exc:
+            offset = exc.args[1] if len(exc.args) > 1 else 0
+            raise self.src.error(offset, f"syntax error: {exc.args[0]}") from None
+        tokens = pg_parser.scan(text)
+        for raw in statements:
+            self.offset = next(
+                (t.start for t in tokens if t.start >= raw.stmt_location and t.name not in ("SQL_COMMENT", "C_COMMENT")),
+                raw.stmt_location,
+            )
+            self._statement(raw.stmt)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def error(self, message: str, node=None) -> SqlModelError:
+        location = getattr(node, "location", None)
+        return self.src.error(location if isinstance(location, int) and location >= 0 else self.offset, message)
+
+    def here(self) -> str:
+        return self.src.where(self.offset)
+
+    def _schema_of(self, range_var: ast.RangeVar) -> str:
+        return range_var.schemaname or self.module.schema
+
+    def _own_name(self, range_var: ast.RangeVar, what: str) -> str:
+        """The name of an object this module creates: it must live in the module's schema."""
+        if range_var.catalogname or (range_var.schemaname and range_var.schemaname != self.module.schema):
+            raise self.error(
+                f"{what} {range_var.relname} is qualified with another schema; objects of module "
+                f"'{self.module.name}' live in schema '{self.module.schema}' (set in stack config), "
+                f"so leave the name unqualified",
+                range_var,
+            )
+        return range_var.relname
+
+    def _table_columns(self, schema: str, name: str, node) -> set[str] | None:
+        """Columns of a table the statement refers to; error if the table is unknown."""
+        own = self.module.table(name) if schema == self.module.schema else None
+        if own is not None:
+            if own.managed == "columns":
+                existing = self.known.tables.get((schema, name))
+                return None if existing is None else existing | {c.name for c in own.columns}
+            return {c.name for c in own.columns}
+        if (schema, name) in self.known.tables:
+            return self.known.tables[(schema, name)]
+        raise self.error(
+            f"table {schema}.{name} is not declared: create it in this module, in a module listed "
+            f"before it, or list it under the module's external_tables in stack config",
+            node,
+        )
+
+    def _check_columns(self, expr, columns: set[str] | None, table: str) -> None:
+        """Every plain column reference in `expr` (outside sub-selects) names a real column."""
+        if columns is None or expr is None:
+            return
+        for node in walk(expr, skip_sublinks=True):
+            if isinstance(node, ast.ColumnRef):
+                fields = [f.sval for f in node.fields if isinstance(f, ast.String)]
+                if len(fields) == 1 and fields[0] not in columns:
+                    raise self.error(f"column {fields[0]} does not exist in table {table}", node)
+
+    def _owned_table(self, range_var: ast.RangeVar, action: str) -> Table:
+        schema = self._schema_of(range_var)
+        table = self.module.table(range_var.relname) if schema == self.module.schema else None
+        if table is None:
+            self._table_columns(schema, range_var.relname, range_var)  # unknown table -> error
+            raise self.error(
+                f"cannot {action} table {schema}.{range_var.relname}: module '{self.module.name}' "
+                f"does not create it", range_var,
+            )
+        return table
+
+    def _check_unique_relation(self, name: str, node) -> None:
+        taken = [t.name for t in self.module.tables if t.managed == "table"]
+        taken += [i.name for i in self.module.indexes] + [v.name for v in self.module.views]
+        if name in taken:
+            raise self.error(f"{self.module.schema}.{name} is declared twice (tables, indexes and views share one namespace)", node)
+
+    # --- statements --------------------------------------------------------------------------
+
+    def _statement(self, stmt) -> None:
+        handler = {
+            ast.CreateSchemaStmt: self._create_schema,
+            ast.CreateExtensionStmt: self._create_extension,
+            ast.CreateStmt: self._create_table,
+            ast.IndexStmt: self._create_index,
+            ast.AlterTableStmt: self._alter_table,
+            ast.CreatePolicyStmt: self._create_policy,
+            ast.CommentStmt: self._comment,
+            ast.CreateFunctionStmt: self._create_function,
+            ast.CreateTrigStmt: self._create_trigger,
+            ast.ViewStmt: self._create_view,
+        }.get(type(stmt))
+        if handler is None:
+            kind = type(stmt).__name__.removesuffix("Stmt")
+            raise self.error(
+                f"{kind} statements are not supported: a module file declares schema objects "
+                f"(CREATE SCHEMA/EXTENSION/TABLE/INDEX/POLICY/FUNCTION/TRIGGER/VIEW, COMMENT ON, "
+                f"ALTER TABLE ... ADD COLUMN / ENABLE|FORCE ROW LEVEL SECURITY)"
+            )
+        handler(stmt)
+
+    def _reject_if_not_exists(self, stmt) -> None:
+        if getattr(stmt, "if_not_exists", False):
+            raise self.error("IF NOT EXISTS is not allowed: files declare the desired state, not a migration")
+
+    def _create_schema(self, stmt: ast.CreateSchemaStmt) -> None:
+        self._reject_if_not_exists(stmt)
+        if stmt.schemaElts or stmt.authrole:
+            raise self.error("CREATE SCHEMA with elements or AUTHORIZATION is not supported")
+        if any(s.name == stmt.schemaname for s in self.module.schemas):
+            raise self.error(f"schema {stmt.schemaname} is declared twice")
+        self.module.schemas.append(Schema(name=stmt.schemaname, source=self.here()))
+
+    def _create_extension(self, stmt: ast.CreateExtensionStmt) -> None:
+        self._reject_if_not_exists(stmt)
+        schema = None
+        for option in stmt.options or ():
+            if option.defname == "schema":
+                schema = option.arg.sval
+            else:
+                raise self.error(f"CREATE EXTENSION option {option.defname} is not supported", option)
+        if any(e.name == stmt.extname for e in self.module.extensions):
+            raise self.error(f"extension {stmt.extname} is declared twice")
+        self.module.extensions.append(Extension(name=stmt.extname, schema=schema, source=self.here()))
+
+    # tables
+
+    def _create_table(self, stmt: ast.CreateStmt) -> None:
+        self._reject_if_not_exists(stmt)
+        if stmt.inhRelations or stmt.partspec or stmt.partbound or stmt.ofTypename:
+            raise self.error("inheritance, partitioning and typed tables are not supported yet")
+        if stmt.relation.relpersistence != "p":
+            raise self.error("only permanent tables are supported (no TEMP or UNLOGGED)")
+        name = self._own_name(stmt.relation, "table")
+        self._check_unique_relation(name, stmt.relation)
+        table = Table(schema=self.module.schema, name=name, source=self.here())
+        self.module.tables.append(table)
+        for element in stmt.tableElts or ():
+            if isinstance(element, ast.ColumnDef):
+                self._add_column(table, element)
+            elif isinstance(element, ast.Constraint):
+                self._add_constraint(table, element, column=None)
+            else:
+                raise self.error(f"{type(element).__name__} in CREATE TABLE is not supported", element)
+        self._validate_pending_checks(table)
+
+    def _validate_pending_checks(self, table: Table) -> None:
+        columns = {c.name for c in table.columns} if table.managed == "table" else None
+        for expr in self._pending_checks:
+            self._check_columns(expr, columns, table.name)
+        self._pending_checks.clear()
+
+    def _add_column(self, table: Table, col: ast.ColumnDef) -> None:
+        if table.column(col.colname):
+            raise self.error(f"column {col.colname} is declared twice in table {table.name}", col)
+        if col.collClause:
+            raise self.error("COLLATE on a column is not supported", col)
+        try:
+            type_text = canonical_type(col.typeName)
+        except ValueError as exc:
+            raise self.error(f"column {col.colname}: {exc}", col) from None
+        column = Column(name=col.colname, type=type_text)
+        if col.identity in ("a", "d"):
+            column.identity = "always" if col.identity == "a" else "by default"
+        table.columns.append(column)
+        for con in col.constraints or ():
+            if con.contype == ConstrType.CONSTR_NOTNULL:
+                column.not_null = True
+            elif con.contype == ConstrType.CONSTR_NULL:
+                column.not_null = False
+            elif con.contype == ConstrType.CONSTR_DEFAULT:
+                column.default = deparse(con.raw_expr)
+            elif con.contype == ConstrType.CONSTR_IDENTITY:
+                column.identity = "always" if con.generated_when == "a" else "by default"
+                column.not_null = True
+            else:
+                self._add_constraint(table, con, column=column.name)
+        if col.is_not_null:
+            column.not_null = True
+
+    def _add_constraint(self, table: Table, con: ast.Constraint, column: str | None) -> None:
+        if con.deferrable or con.initdeferred or con.skip_validation or con.is_no_inherit:
+            raise self.error("DEFERRABLE, NOT VALID and NO INHERIT constraints are not supported", con)
+        names = [c.name for c in table.constraints]
+        if con.contype == ConstrType.CONSTR_PRIMARY:
+            cols = [column] if column else [k.sval for k in con.keys]
+            kind, label = "primary_key", "pkey"
+        elif con.contype == ConstrType.CONSTR_UNIQUE:
+            if con.nulls_not_distinct:
+                raise self.error("UNIQUE NULLS NOT DISTINCT is not supported", con)
+            cols = [column] if column else [k.sval for k in con.keys]
+            kind, label = "unique", "key"
+        elif con.contype == ConstrType.CONSTR_CHECK:
+            cols = [column] if column else []
+            kind, label = "check", "check"
+        elif con.contype == ConstrType.CONSTR_FOREIGN:
+            cols = [column] if column else [k.sval for k in con.fk_attrs]
+            kind, label = "foreign_key", "fkey"
+        else:
+            raise self.error(f"constraint type {con.contype.name.removeprefix('CONSTR_')} is not supported", con)
+        known_columns = {c.name for c in table.columns}
+        for col in cols:
+            if col not in known_columns and table.managed == "table":
+                raise self.error(f"column {col} does not exist in table {table.name}", con)
+        if kind == "primary_key" and any(c.kind == "primary_key" for c in table.constraints):
+            raise self.error(f"table {table.name} has two primary keys", con)
+        name = con.conname or constraint_name(table.name, cols, label, names)
+        if name in names:
+            raise self.error(f"constraint {name} is declared twice on table {table.name}", con)
+        constraint = Constraint(name=name, kind=kind, columns=cols)
+        if kind == "check":
+            constraint.expression = deparse(con.raw_expr)
+            self._pending_checks.append(con.raw_expr)
+        if kind == "foreign_key":
+            constraint.references = self._reference(con, table, cols)
+            constraint.on_delete = FK_ACTIONS[con.fk_del_action]
+            constraint.on_update = FK_ACTIONS[con.fk_upd_action]
+        if kind == "primary_key":
+            for col in cols:
+                if table.column(col):
+                    table.column(col).not_null = True
+        table.constraints.append(constraint)
+
+    def _reference(self, con: ast.Constraint, table: Table, cols: list[str]) -> Reference:
+        schema = self._schema_of(con.pktable)
+        target = con.pktable.relname
+        if schema == table.schema and target == table.name:
+            target_columns = {c.name for c in table.columns}  # self-reference
+            pk = next((c.columns for c in table.constraints if c.kind == "primary_key"), None)
+        else:
+            target_columns = self._table_columns(schema, target, con.pktable)
+            own = self.module.table(target) if schema == self.module.schema else None
+            pk = next((c.columns for c in own.constraints if c.kind == "primary_key"), None) if own else \
+                self.known.primary_keys.get((schema, target))
+        ref_cols = [a.sval for a in con.pk_attrs or ()] or pk
+        if not ref_cols:
+            raise self.error(f"foreign key to {schema}.{target}: name the referenced column(s)", con)
+        if len(ref_cols) != len(cols):
+            raise self.error("foreign key has a different number of referencing and referenced columns", con)
+        if target_columns is not None:
+            for col in ref_cols:
+                if col not in target_columns:
+                    raise self.error(f"column {col} does not exist in table {schema}.{target}", con.pktable)
+        return Reference(schema=schema, table=target, columns=ref_cols)
+
+    def _check_foreign_keys(self) -> None:
+        """Foreign keys to tables of this module must not form a cycle: each table resource
+        waits for the tables it references."""
+        graph = {
+            t.name: {c.references.table for c in t.constraints if c.kind == "foreign_key"
+                     and c.references.schema == self.module.schema and c.references.table != t.name
+                     and self.module.table(c.references.table)}
+            for t in self.module.tables
+        }
+        state: dict[str, str] = {}
+
+        def visit(name: str, path: list[str]) -> None:
+            if state.get(name) == "done":
+                return
+            if state.get(name) == "active":
+                cycle = path[path.index(name):] + [name]
+                table = self.module.table(name)
+                raise SqlModelError(table.source.rsplit(":", 1)[0], int(table.source.rsplit(":", 1)[1]),
+                                    "foreign keys form a cycle: " + " -> ".join(cycle))
+            state[name] = "active"
+            for ref in graph[name]:
+                visit(ref, path + [name])
+            state[name] = "done"
+
+        for name in graph:
+            visit(name, [])
+
+    def _alter_table(self, stmt: ast.AlterTableStmt) -> None:
+        if stmt.objtype != ObjectType.OBJECT_TABLE or stmt.missing_ok:
+            raise self.error("only ALTER TABLE (without IF EXISTS) is supported")
+        schema = self._schema_of(stmt.relation)
+        name = stmt.relation.relname
+        table = self.module.table(name) if schema == self.module.schema else None
+        for cmd in stmt.cmds:
+            if cmd.subtype == AlterTableType.AT_AddColumn:
+                if table is None:
+                    # The table exists outside the module: manage only the added columns.
+                    self._table_columns(schema, name, stmt.relation)
+                    if schema != self.module.schema:
+                        raise self.error(f"table {schema}.{name}: extend tables of the module's schema '{self.module.schema}' only", stmt.relation)
+                    table = Table(schema=schema, name=name, source=self.here(), managed="columns")
+                    self.module.tables.append(table)
+                if cmd.missing_ok:
+                    raise self.error("ADD COLUMN IF NOT EXISTS is not allowed: files declare the desired state")
+                self._add_column(table, cmd.def_)
+                self._validate_pending_checks(table)
+            elif cmd.subtype == AlterTableType.AT_AddConstraint:
+                table = self._owned_table(stmt.relation, "add a constraint to")
+                self._add_constraint(table, cmd.def_, column=None)
+                self._validate_pending_checks(table)
+            elif cmd.subtype == AlterTableType.AT_EnableRowSecurity:
+                self._owned_table(stmt.relation, "enable row level security on").rls_enabled = True
+            elif cmd.subtype == AlterTableType.AT_ForceRowSecurity:
+                self._owned_table(stmt.relation, "force row level security on").rls_forced = True
+            else:
+                raise self.error(
+                    f"ALTER TABLE {cmd.subtype.name.removeprefix('AT_')} is not supported: edit the "
+                    f"CREATE TABLE statement instead (the files declare the state; the tool plans the ALTERs)"
+                )
+
+    # indexes
+
+    def _create_index(self, stmt: ast.IndexStmt) -> None:
+        self._reject_if_not_exists(stmt)
+        if not stmt.idxname:
+            raise self.error("give the index a name: resources are tracked by name")
+        if stmt.concurrent:
+            raise self.error("CONCURRENTLY is chosen by the stack's safety settings, not in the file")
+        schema = self._schema_of(stmt.relation)
+        table = stmt.relation.relname
+        columns = self._table_columns(schema, table, stmt.relation)
+        if schema != self.module.schema:
+            raise self.error(f"index on {schema}.{table}: indexes of module '{self.module.name}' must be on tables in schema '{self.module.schema}'", stmt.relation)
+        self._check_unique_relation(stmt.idxname, stmt)
+        elements = []
+        for param in stmt.indexParams:
+            element = IndexElement()
+            if param.name:
+                if columns is not None and param.name not in columns:
+                    raise self.error(f"column {param.name} does not exist in table {table}", stmt)
+                element.column = param.name
+            else:
+                self._check_columns(param.expr, columns, table)
+                element.expression = deparse(param.expr)
+            if param.opclass:
+                element.opclass = ".".join(n.sval for n in param.opclass)
+            if param.opclassopts or param.collation:
+                raise self.error("operator class options and COLLATE in indexes are not supported", stmt)
+            if param.ordering == SortByDir.SORTBY_DESC:
+                element.order = "DESC"
+            elif param.ordering == SortByDir.SORTBY_ASC:
+                element.order = "ASC"
+            if param.nulls_ordering == SortByNulls.SORTBY_NULLS_FIRST:
+                element.nulls = "FIRST"
+            elif param.nulls_ordering == SortByNulls.SORTBY_NULLS_LAST:
+                element.nulls = "LAST"
+            elements.append(element)
+        include = [p.name for p in stmt.indexIncludingParams or ()]
+        for col in include:
+            if columns is not None and col not in columns:
+                raise self.error(f"column {col} does not exist in table {table}", stmt)
+        self._check_columns(stmt.whereClause, columns, table)
+        params = []
+        for option in stmt.options or ():
+            params.append(f"{option.defname}={deparse(option.arg)}")
+        self.module.indexes.append(Index(
+            schema=schema, name=stmt.idxname, table=table, source=self.here(), elements=elements,
+            unique=bool(stmt.unique), method=stmt.accessMethod or "btree", include=include,
+            where=deparse(stmt.whereClause) if stmt.whereClause else None, with_params=params,
+        ))
+
+    # policies
+
+    def _create_policy(self, stmt: ast.CreatePolicyStmt) -> None:
+        table = self._owned_table(stmt.table, "create a policy on")
+        if any(p.table == table.name and p.name == stmt.policy_name for p in self.module.policies):
+            raise self.error(f"policy {stmt.policy_name} is declared twice on table {table.name}")
+        roles = []
+        for spec in stmt.roles or ():
+            if spec.roletype == RoleSpecType.ROLESPEC_PUBLIC:
+                role = "public"
+            elif spec.roletype == RoleSpecType.ROLESPEC_CSTRING:
+                role = spec.rolename
+            else:
+                raise self.error("policies must name roles (CURRENT_USER and SESSION_USER are not supported)", spec)
+            if role not in self.roles:
+                raise self.error(f"role {role} is not declared in stack config (roles) nor built in", spec)
+            roles.append(role)
+        columns = {c.name for c in table.columns}
+        self._check_columns(stmt.qual, columns, table.name)
+        self._check_columns(stmt.with_check, columns, table.name)
+        self.module.policies.append(Policy(
+            schema=table.schema, table=table.name, name=stmt.policy_name, source=self.here(),
+            command=stmt.cmd_name, permissive=bool(stmt.permissive), roles=roles or ["public"],
+            using=deparse(stmt.qual) if stmt.qual else None,
+            with_check=deparse(stmt.with_check) if stmt.with_check else None,
+        ))
+
+    # comments
+
+    def _comment(self, stmt: ast.CommentStmt) -> None:
+        names = [n.sval for n in stmt.object] if isinstance(stmt.object, (list, tuple)) else []
+        if stmt.objtype == ObjectType.OBJECT_TABLE and names:
+            relation = ast.RangeVar(relname=names[-1], schemaname=names[-2] if len(names) > 1 else None)
+            self._owned_table(relation, "comment on").comment = stmt.comment
+        elif stmt.objtype == ObjectType.OBJECT_COLUMN and len(names) >= 2:
+            relation = ast.RangeVar(relname=names[-2], schemaname=names[-3] if len(names) > 2 else None)
+            schema = self._schema_of(relation)
+            table = self.module.table(relation.relname) if schema == self.module.schema else None
+            if table is None:
+                self._table_columns(schema, relation.relname, None)
+                raise self.error(f"cannot comment on {schema}.{relation.relname}.{names[-1]}: module '{self.module.name}' does not create it")
+            column = table.column(names[-1])
+            if column is None:
+                raise self.error(f"column {names[-1]} does not exist in table {table.name}" +
+                                 (" (the module manages only the columns it adds)" if table.managed == "columns" else ""))
+            column.comment = stmt.comment
+        else:
+            raise self.error("only COMMENT ON TABLE and COMMENT ON COLUMN are supported")
+
+    # functions, triggers, views
+
+    def _create_function(self, stmt: ast.CreateFunctionStmt) -> None:
+        if stmt.is_procedure:
+            raise self.error("procedures are not supported")
+        names = [n.sval for n in stmt.funcname]
+        if len(names) > 1 and names[0] != self.module.schema:
+            raise self.error(f"function {'.'.join(names)} is qualified with another schema; leave it unqualified")
+        name = names[-1]
+        stmt.funcname = (ast.String(sval=self.module.schema), ast.String(sval=name))
+        stmt.replace = True
+        arg_types = []
+        for param in stmt.parameters or ():
+            if param.mode.value in ("o", "t"):  # OUT and TABLE columns are not part of the identity
+                continue
+            arg_types.append(canonical_type(param.argType))
+        arguments = ", ".join(arg_types)
+        if any(f.name == name and f.arguments == arguments for f in self.module.functions):
+            raise self.error(f"function {name}({arguments}) is declared twice")
+        returns = canonical_type(stmt.returnType) if stmt.returnType else "void"
+        self.module.functions.append(Function(
+            schema=self.module.schema, name=name, source=self.here(), arguments=arguments,
+            returns=returns, definition=deparse(stmt),
+        ))
+
+    def _create_trigger(self, stmt: ast.CreateTrigStmt) -> None:
+        if stmt.isconstraint:
+            raise self.error("constraint triggers are not supported")
+        table = self._owned_table(stmt.relation, "create a trigger on")
+        if any(t.table == table.name and t.name == stmt.trigname for t in self.module.triggers):
+            raise self.error(f"trigger {stmt.trigname} is declared twice on table {table.name}")
+        func = [n.sval for n in stmt.funcname]
+        if len(func) == 1:
+            if not any(f.name == func[0] for f in self.module.functions):
+                raise self.error(f"trigger function {func[0]} is not declared in this module (declare it before the trigger, or qualify its schema)")
+            func = [self.module.schema, func[0]]
+        stmt.funcname = tuple(ast.String(sval=n) for n in func)
+        stmt.relation.schemaname = table.schema
+        stmt.replace = True
+        self.module.triggers.append(Trigger(
+            schema=table.schema, table=table.name, name=stmt.trigname, source=self.here(),
+            function=".".join(func), definition=deparse(stmt),
+        ))
+
+    def _create_view(self, stmt: ast.ViewStmt) -> None:
+        name = self._own_name(stmt.view, "view")
+        self._check_unique_relation(name, stmt.view)
+        tables = []
+        for node in walk(stmt.query):
+            if isinstance(node, ast.RangeVar) and not node.schemaname:
+                if self.module.table(node.relname):
+                    node.schemaname = self.module.schema
+                    tables.append(node.relname)
+                elif (self.module.schema, node.relname) not in self.known.tables and not any(
+                        v.name == node.relname for v in self.module.views):
+                    # Unqualified names that are neither module tables nor known tables are most
+                    # likely CTE names; PostgreSQL will reject a truly missing table at apply.
+                    pass
+        stmt.view.schemaname = self.module.schema
+        stmt.replace = True
+        self.module.views.append(View(
+            schema=self.module.schema, name=name, source=self.here(), definition=deparse(stmt),
+            tables=sorted(set(tables)),
+        ))
+
+
+def parse_module(name: str, schema: str, folder: Path, known: KnownTables, roles: set[str] = frozenset(),
+                 display_root: Path | None = None) -> Module:
+    return ModuleParser(name, schema, known, roles, display_root).parse_folder(folder)

@@ -1,0 +1,5 @@
+"""The Pulumi dynamic provider: executes plans with psycopg 3 and reads the catalog back."""
+
+from .kinds import FunctionProvider, IndexProvider, PolicyProvider, TableProvider, TriggerProvider, ViewProvider
+
+__all__ = ["FunctionProvider", "IndexProvider", "PolicyProvider", "TableProvider", "TriggerProvider", "ViewProvider"]

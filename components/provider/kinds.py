@@ -1,0 +1,150 @@
+"""One provider class per object kind: how each is named, planned, replaced and read back."""
+
+from psycopg import sql
+
+from ..model import plan
+from . import catalog
+from .base import APPLIED, CatalogObjectProvider
+
+
+class TableProvider(CatalogObjectProvider):
+    kind = "table"
+    # Renaming needs an explicit hint, never a guess: a new name is a new table. Switching
+    # between owning the table and extending an existing one is a different resource too.
+    replace_on = ("schema", "name", "managed")
+    introspect = staticmethod(catalog.table)
+
+    def plan_create(self, props):
+        return plan.create_table(props)
+
+    def plan_update(self, old, new):
+        return plan.alter_table(old, new)
+
+    def plan_delete(self, props):
+        return plan.drop_table(props)
+
+    def _managed_keys(self, props: dict, live: dict) -> dict:
+        """For a table the module only extends, only its own columns and constraints count."""
+        if props.get("managed") != "columns":
+            return live
+        own = {f"column:{c['name']}" for c in props.get("columns", [])}
+        own |= {f"constraint:{c['name']}" for c in props.get("constraints", [])}
+        return {k: v for k, v in live.items() if k in own or k in props.get(APPLIED, {})}
+
+    def fingerprints(self, props, live):
+        return super().fingerprints(props, self._managed_keys(props, live))
+
+    def reconcile(self, state, live):
+        live = self._managed_keys(state, live)
+        applied = state.get(APPLIED, {})
+        result = dict(state)
+        for collection, prefix in (("columns", "column:"), ("constraints", "constraint:")):
+            declared = {item["name"]: item for item in state.get(collection, [])}
+            items = []
+            for name, item in declared.items():
+                key = prefix + name
+                if key not in live:
+                    continue  # dropped by hand: reported missing
+                fingerprint, live_form = live[key]
+                items.append(item if applied.get(key) == fingerprint else live_form)
+            # Columns and constraints the resource never declared are not reported: another
+            # module may own them (a module that extends this table adds its own columns).
+            result[collection] = items
+        for key in ("comment", "rls_enabled", "rls_forced"):
+            if key in live and applied.get(key) != live[key][0]:
+                result[key] = live[key][1]
+        return result
+
+
+class IndexProvider(CatalogObjectProvider):
+    kind = "index"
+    # PostgreSQL has no ALTER for an index definition: any change rebuilds it.
+    replace_on = ("schema", "name", "table", "elements", "unique", "method", "include", "where",
+                  "with_params", "drift")
+    introspect = staticmethod(catalog.index)
+
+    def plan_create(self, props):
+        return plan.create_index(props, self._safety.concurrent_indexes)
+
+    def plan_update(self, old, new):
+        return []  # every definition change is a replacement
+
+    def plan_delete(self, props):
+        return plan.drop_index(props, self._safety.concurrent_indexes)
+
+    def after_failed_step(self, cur, props):
+        # A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind.
+        cur.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(props["schema"], props["name"])))
+
+
+class PolicyProvider(CatalogObjectProvider):
+    kind = "policy"
+    replace_on = ("schema", "table", "name")
+    introspect = staticmethod(catalog.policy)
+
+    def object_id(self, props):
+        return f"{props['schema']}.{props['table']}.{props['name']}"
+
+    def plan_create(self, props):
+        return plan.create_policy(props)
+
+    def plan_update(self, old, new):
+        return plan.alter_policy(old, new)
+
+    def plan_delete(self, props):
+        return plan.drop_policy(props)
+
+
+
+class FunctionProvider(CatalogObjectProvider):
+    kind = "function"
+    # A different signature or return type is a different function for PostgreSQL.
+    replace_on = ("schema", "name", "arguments", "returns")
+    delete_before_replace = False
+    introspect = staticmethod(catalog.function)
+
+    def object_id(self, props):
+        return f"{props['schema']}.{props['name']}({props.get('arguments', '')})"
+
+    def plan_create(self, props):
+        return plan.create_or_replace("function", props)
+
+    def plan_update(self, old, new):
+        return plan.create_or_replace("function", new)
+
+    def plan_delete(self, props):
+        return plan.drop_function(props)
+
+
+class TriggerProvider(CatalogObjectProvider):
+    kind = "trigger"
+    replace_on = ("schema", "table", "name")
+    introspect = staticmethod(catalog.trigger)
+
+    def object_id(self, props):
+        return f"{props['schema']}.{props['table']}.{props['name']}"
+
+    def plan_create(self, props):
+        return plan.create_or_replace("trigger", props)
+
+    def plan_update(self, old, new):
+        return plan.create_or_replace("trigger", new)  # CREATE OR REPLACE TRIGGER (PostgreSQL 14+)
+
+    def plan_delete(self, props):
+        return plan.drop_trigger(props)
+
+
+class ViewProvider(CatalogObjectProvider):
+    kind = "view"
+    introspect = staticmethod(catalog.view)
+
+    def plan_create(self, props):
+        return plan.create_or_replace("view", props)
+
+    def plan_update(self, old, new):
+        # CREATE OR REPLACE VIEW keeps grants and dependants but cannot drop or retype columns;
+        # PostgreSQL then refuses and the error says so.
+        return plan.create_or_replace("view", new)
+
+    def plan_delete(self, props):
+        return plan.drop_view(props)

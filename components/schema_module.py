@@ -1,0 +1,126 @@
+"""SchemaModule: one sql/<module>/ folder as Pulumi resources under one parent.
+
+Ordering comes from data, not from file order: an index or policy takes its table's `name`
+output, a foreign key its referenced table's, a trigger its function's, so the engine (and the
+mock monitor in tests) creates and deletes them in a safe order.
+"""
+
+import pulumi
+import pulumi_postgresql as postgresql
+
+from . import resources
+from .model.objects import Module, Table
+from .settings import ModuleConfig
+
+
+class TableRegistry:
+    """Table resources declared so far in the stack, so later modules can depend on them."""
+
+    def __init__(self):
+        self._tables: dict[tuple[str, str], resources.Table] = {}
+
+    def get(self, schema: str, name: str) -> resources.Table | None:
+        return self._tables.get((schema, name))
+
+    def add(self, table: Table, resource: resources.Table) -> None:
+        # A module that only extends a table registers too: its columns are what later
+        # modules' indexes and foreign keys may need.
+        self._tables[(table.schema, table.name)] = resource
+
+
+def _table_order(module: Module) -> list[Table]:
+    """Tables with the ones they reference first (the parser has rejected cycles)."""
+    done: list[Table] = []
+
+    def visit(table: Table) -> None:
+        if table in done:
+            return
+        for constraint in table.constraints:
+            ref = constraint.references
+            target = module.table(ref.table) if ref and ref.schema == table.schema else None
+            if target is not None and target is not table:
+                visit(target)
+        done.append(table)
+
+    for table in module.tables:
+        visit(table)
+    return done
+
+
+class SchemaModule(pulumi.ComponentResource):
+    def __init__(self, module: Module, config: ModuleConfig, registry: TableRegistry,
+                 pg_provider: postgresql.Provider, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("pgstack:index:SchemaModule", module.name, None, opts)
+        pg_opts = pulumi.ResourceOptions(parent=self, provider=pg_provider)
+
+        def named(*parts: str) -> str:
+            # Resource names carry the module: two modules may both touch public.leads (one
+            # creates it, one adds columns), and URNs must stay unique.
+            return f"{module.name}/" + ".".join(parts)
+
+        child = pulumi.ResourceOptions(parent=self)
+        prerequisites: list[pulumi.Resource] = []
+
+        schema_name: pulumi.Input[str] = module.schema
+        if config.create_schema:
+            schema = postgresql.Schema(named(module.schema), name=module.schema, opts=pg_opts)
+            schema_name = schema.name
+            prerequisites.append(schema)
+        for extra in module.schemas:
+            prerequisites.append(postgresql.Schema(named(extra.name), name=extra.name, opts=pg_opts))
+        for ext in module.extensions:
+            prerequisites.append(postgresql.Extension(named(ext.name), name=ext.name, schema=ext.schema, opts=pg_opts))
+
+        own: dict[str, resources.Table] = {}
+
+        def table_output(schema: str, name: str):
+            """The table's `name` output when the stack declares it (a data dependency), else
+            the plain name of a table that exists outside the stack."""
+            found = own.get(name) if schema == module.schema else None
+            found = found or registry.get(schema, name)
+            return found.name if found is not None else name
+
+        for table in _table_order(module):
+            props = table.inputs()
+            props["schema"] = schema_name
+            for constraint in props.get("constraints", []):
+                ref = constraint.get("references")
+                if ref and not (ref["schema"] == table.schema and ref["table"] == table.name):
+                    ref["table"] = table_output(ref["schema"], ref["table"])
+            depends = list(prerequisites)
+            if table.managed == "columns" and registry.get(table.schema, table.name):
+                depends.append(registry.get(table.schema, table.name))  # created by an earlier module
+            resource = resources.Table(named(table.schema, table.name), props,
+                                       pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)))
+            own[table.name] = resource
+
+        for table in module.tables:
+            registry.add(table, own[table.name])
+
+        for index in module.indexes:
+            props = dict(index.inputs(), table=table_output(index.schema, index.table))
+            resources.Index(named(index.schema, index.name), props, child)
+
+        for policy in module.policies:
+            props = dict(policy.inputs(), table=table_output(policy.schema, policy.table))
+            resources.Policy(named(policy.schema, policy.table, policy.name), props, child)
+
+        functions = {}
+        for function in module.functions:
+            functions[f"{function.schema}.{function.name}"] = resources.Function(
+                named(function.schema, f"{function.name}({function.arguments})"), function.inputs(),
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(own.values()))))
+
+        for trigger in module.triggers:
+            props = dict(trigger.inputs(), table=table_output(trigger.schema, trigger.table))
+            depends = [functions[trigger.function]] if trigger.function in functions else []
+            resources.Trigger(named(trigger.schema, trigger.table, trigger.name), props,
+                              pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)))
+
+        for view in module.views:
+            depends = [own[t] for t in view.tables] + list(functions.values())
+            resources.View(named(view.schema, view.name), view.inputs(),
+                           pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)))
+
+        self.tables = own
+        self.register_outputs({"schema": schema_name, "tables": sorted(own)})

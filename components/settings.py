@@ -1,0 +1,170 @@
+"""Typed stack configuration, validated once, with errors that name the config key.
+
+The same reader serves the Pulumi program (pulumi.Config) and the dynamic provider (the config
+handed to `configure()`), so both see one definition of every key. Keys live under the project
+namespace `pgstack:`.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+NAMESPACE = "pgstack"
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")
+_DURATION = re.compile(r"^\d+\s*(ms|s|min|h)?$")
+TARGETS = ("postgres", "supabase")
+
+
+class ConfigError(ValueError):
+    def __init__(self, key: str, message: str):
+        self.key = f"{NAMESPACE}:{key}"
+        super().__init__(f"config {self.key}: {message}")
+
+
+@dataclass(frozen=True)
+class Connection:
+    host: str
+    port: int
+    dbname: str
+    user: str
+    sslmode: str
+
+    def kwargs(self, password: str | None) -> dict:
+        """Arguments for psycopg.connect; the password is passed in, never kept here."""
+        args = dict(host=self.host, port=self.port, dbname=self.dbname, user=self.user, sslmode=self.sslmode,
+                    application_name="pgstack", connect_timeout=10)
+        if password:
+            args["password"] = password
+        return args
+
+
+@dataclass(frozen=True)
+class Safety:
+    allow_data_loss: bool = False
+    lock_timeout: str = "5s"
+    statement_timeout: str = "5min"
+    concurrent_indexes: bool = False
+
+
+@dataclass(frozen=True)
+class ModuleConfig:
+    name: str
+    schema: str
+    external_tables: tuple[str, ...] = ()  # "leads" or "schema.leads"
+    create_schema: bool = True  # false for schemas that already exist (public)
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    connection: Connection
+    target: str
+    safety: Safety
+    modules: tuple[ModuleConfig, ...]
+    roles: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _object(get: Callable[[str], Any], key: str, default):
+    raw = get(key)
+    if raw is None:
+        return default
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(key, f"is not valid JSON/YAML structure ({exc.msg})") from None
+    return raw
+
+
+def _bool(value, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ConfigError(key, f"must be true or false, not {value!r}")
+
+
+def _identifier(value, key: str) -> str:
+    if not isinstance(value, str) or not _IDENTIFIER.match(value):
+        raise ConfigError(key, f"{value!r} is not a valid lower-case PostgreSQL identifier")
+    return value
+
+
+def read_connection(get: Callable[[str], Any]) -> Connection:
+    port = get("db_port") or "5432"
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise ConfigError("db_port", f"must be a port number, not {port!r}") from None
+    return Connection(
+        host=get("db_host") or "127.0.0.1",
+        port=port,
+        dbname=get("db_name") or "postgres",
+        user=get("db_user") or "postgres",
+        sslmode=get("db_sslmode") or "prefer",
+    )
+
+
+def read_safety(get: Callable[[str], Any]) -> Safety:
+    raw = _object(get, "safety", {})
+    if not isinstance(raw, dict):
+        raise ConfigError("safety", "must be an object")
+    known = Safety.__dataclass_fields__
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"safety.{key}", f"unknown key (known: {', '.join(known)})")
+    values = {}
+    for key in ("allow_data_loss", "concurrent_indexes"):
+        if key in raw:
+            values[key] = _bool(raw[key], f"safety.{key}")
+    for key in ("lock_timeout", "statement_timeout"):
+        if key in raw:
+            if not _DURATION.match(str(raw[key])):
+                raise ConfigError(f"safety.{key}", f"{raw[key]!r} is not a duration such as 5s, 500ms or 2min")
+            values[key] = str(raw[key])
+    return Safety(**values)
+
+
+def read_modules(get: Callable[[str], Any]) -> tuple[ModuleConfig, ...]:
+    raw = _object(get, "modules", None)
+    if not raw or not isinstance(raw, list):
+        raise ConfigError("modules", "must list the schema modules to deploy, e.g. [{name: tracking, schema: public}]")
+    modules = []
+    for i, item in enumerate(raw):
+        key = f"modules[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(key, "must be an object with name and schema")
+        unknown = set(item) - {"name", "schema", "external_tables", "create_schema"}
+        if unknown:
+            raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key (known: name, schema, external_tables, create_schema)")
+        name = _identifier(item.get("name"), f"{key}.name")
+        schema = _identifier(item.get("schema"), f"{key}.schema")
+        external = item.get("external_tables", [])
+        if not isinstance(external, list):
+            raise ConfigError(f"{key}.external_tables", "must be a list of table names")
+        for j, table in enumerate(external):
+            for part in str(table).split("."):
+                _identifier(part, f"{key}.external_tables[{j}]")
+        if any(m.name == name for m in modules):
+            raise ConfigError(f"{key}.name", f"module {name} is listed twice")
+        create_schema = _bool(item.get("create_schema", schema != "public"), f"{key}.create_schema")
+        modules.append(ModuleConfig(name, schema, tuple(external), create_schema))
+    return tuple(modules)
+
+
+def read_settings(get: Callable[[str], Any]) -> StackSettings:
+    target = get("target") or "postgres"
+    if target not in TARGETS:
+        raise ConfigError("target", f"must be one of {', '.join(TARGETS)}, not {target!r}")
+    roles = _object(get, "roles", [])
+    if not isinstance(roles, list):
+        raise ConfigError("roles", "must be a list")
+    for i, role in enumerate(roles):
+        _identifier(role if isinstance(role, str) else (role or {}).get("name"), f"roles[{i}]")
+    return StackSettings(
+        connection=read_connection(get),
+        target=target,
+        safety=read_safety(get),
+        modules=read_modules(get),
+        roles=tuple(r if isinstance(r, str) else r["name"] for r in roles),
+    )

@@ -1,0 +1,221 @@
+"""Test code, not a product feature: a stand-in for the Pulumi engine (see DESIGN.md).
+
+The Pulumi CLI cannot be installed here, so this runs the real program under
+`pulumi.runtime.set_mocks` and forwards each resource the program declares to where the engine
+would send it:
+
+- dynamic resources (tables, indexes, policies, ...) go to the real dynamic provider, running
+  in its own process (ProviderProcess) with the pickled provider from the resource's inputs;
+- pulumi_postgresql resources go to a small double that issues the equivalent SQL (the real
+  provider is a Terraform plugin that cannot be downloaded here). Only the kinds this project
+  declares are supported; anything else fails loudly.
+
+State is kept between runs, so a test can `up`, edit a SQL file, `preview`, `up` again, and
+check the database. Like the engine, a run diffs each declared resource against its state,
+then creates, updates or replaces it, and finally deletes what is no longer declared, in
+reverse creation order.
+"""
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pulumi
+import yaml
+from psycopg import sql
+from pulumi.runtime import rpc, settings as runtime_settings
+
+from components.program import build
+
+from .provider_process import ProviderError, ProviderProcess
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DYNAMIC_PREFIX = "pulumi-python:dynamic/pgstack:"
+
+
+def stack_file_config(stack: str) -> dict[str, str]:
+    """A stack's Pulumi.<stack>.yaml config, as the engine hands it to the program: structured
+    values as JSON strings."""
+    raw = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+
+
+def connection_config(database: dict) -> dict[str, str]:
+    return {
+        "pgstack:db_host": database["host"],
+        "pgstack:db_port": str(database["port"]),
+        "pgstack:db_name": database["dbname"],
+        "pgstack:db_user": database["user"],
+        "pgstack:db_password": database["password"],
+        "pgstack:db_sslmode": "disable",
+    }
+
+
+@dataclass
+class Entry:
+    type: str
+    name: str
+    id: str
+    inputs: dict
+    outputs: dict
+    order: int
+
+
+@dataclass
+class RunResult:
+    operations: dict[str, list[str]] = field(default_factory=lambda: {
+        "create": [], "update": [], "replace": [], "delete": [], "same": []})
+
+    def changed(self) -> dict[str, list[str]]:
+        return {k: sorted(v) for k, v in self.operations.items() if v and k != "same"}
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, engine: "EngineDouble", preview: bool):
+        self.engine = engine
+        self.preview = preview
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        with self.engine.lock:
+            try:
+                if not args.custom:  # component resources have no provider
+                    return "", args.inputs
+                return self.engine.register(args.typ, args.name, args.inputs, self.preview)
+            except Exception as exc:  # surfaced after the run, like an engine error
+                self.engine.errors.append(exc)
+                raise
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        raise NotImplementedError(f"the program made an invoke the harness does not know: {args.token}")
+
+
+class EngineDouble:
+    def __init__(self, database: dict, stack: str = "dev", sql_root: Path | None = None, config: dict | None = None):
+        self.database = database
+        self.stack = stack
+        self.sql_root = sql_root
+        self.config = {**stack_file_config(stack), **connection_config(database), **(config or {})}
+        self.provider = ProviderProcess(self.config)
+        self.state: dict[tuple[str, str], Entry] = {}
+        self.lock = threading.Lock()
+        self.errors: list[Exception] = []
+        self._order = 0
+
+    def close(self) -> None:
+        self.provider.close()
+
+    # --- one run of the program --------------------------------------------------------------
+
+    def up(self) -> RunResult:
+        return self._run(preview=False)
+
+    def preview(self) -> RunResult:
+        return self._run(preview=True)
+
+    def _run(self, preview: bool) -> RunResult:
+        self.result = RunResult()
+        self.declared: dict[tuple[str, str], Entry] = {}
+        self.errors = []
+        runtime_settings.ROOT.set(None)
+        pulumi.runtime.set_mocks(_Mocks(self, preview), project="pgstack", stack=self.stack, preview=preview)
+        pulumi.runtime.set_all_config(dict(self.config), secret_keys=["pgstack:db_password"])
+
+        @pulumi.runtime.test
+        def program():
+            build(self.sql_root)
+
+        try:
+            program()
+        except Exception:
+            if self.errors:
+                raise self.errors[0] from None
+            raise
+        if self.errors:
+            raise self.errors[0]
+        gone = sorted((e for k, e in self.state.items() if k not in self.declared), key=lambda e: -e.order)
+        for entry in gone:
+            self.result.operations["delete"].append(entry.name)
+            if not preview:
+                self._delete(entry)
+        if not preview:
+            self.state = dict(self.declared)
+        return self.result
+
+    # --- per resource --------------------------------------------------------------------------
+
+    def register(self, typ: str, name: str, inputs: dict, preview: bool):
+        if typ.startswith("pulumi:providers:"):
+            return f"{name}-provider", inputs
+        key = (typ, name)
+        inputs = {k: rpc.unwrap_rpc_secret(v) for k, v in inputs.items()}
+        old = self.state.get(key)
+        if old is None:
+            op, id_, outputs = "create", "", inputs
+            if not preview:
+                id_, outputs = self._create(typ, name, inputs)
+        else:
+            op, id_, outputs = self._change(old, inputs, preview)
+        self.result.operations[op].append(name)
+        order = old.order if old is not None and op != "replace" else self._next_order()
+        self.declared[key] = Entry(typ, name, id_, inputs, outputs, order)
+        return id_ or f"{name}-preview", outputs
+
+    def _next_order(self) -> int:
+        self._order += 1
+        return self._order
+
+    def _change(self, old: Entry, inputs: dict, preview: bool):
+        if old.type.startswith(DYNAMIC_PREFIX):
+            diff = self.provider.diff(self._urn(old.type, old.name), old.id, old.outputs, inputs)
+        else:
+            diff = {"changes": old.inputs != inputs, "replaces": ["*"] if old.inputs != inputs else [],
+                    "delete_before_replace": True}
+        if not diff["changes"]:
+            return "same", old.id, old.outputs
+        if preview:
+            return ("replace" if diff["replaces"] else "update"), old.id, inputs
+        if diff["replaces"]:
+            self._delete(old)
+            id_, outputs = self._create(old.type, old.name, inputs)
+            return "replace", id_, outputs
+        outputs = self.provider.update(self._urn(old.type, old.name), old.id, old.outputs, inputs)
+        return "update", old.id, outputs
+
+    def _urn(self, typ: str, name: str) -> str:
+        return f"urn:pulumi:{self.stack}::pgstack::{typ}::{name}"
+
+    def _create(self, typ: str, name: str, inputs: dict):
+        if typ.startswith(DYNAMIC_PREFIX):
+            return self.provider.create(self._urn(typ, name), inputs)
+        self._postgresql_double(typ, inputs, create=True)
+        return inputs.get("name", name), inputs
+
+    def _delete(self, entry: Entry) -> None:
+        if entry.type.startswith(DYNAMIC_PREFIX):
+            self.provider.delete(self._urn(entry.type, entry.name), entry.id, entry.outputs)
+        else:
+            self._postgresql_double(entry.type, entry.inputs, create=False)
+
+    # --- pulumi_postgresql double --------------------------------------------------------------
+
+    def _postgresql_double(self, typ: str, inputs: dict, create: bool) -> None:
+        """The SQL the Terraform postgresql provider runs for the resources this project uses."""
+        name = sql.Identifier(inputs["name"])
+        if typ == "postgresql:index/schema:Schema":
+            statement = sql.SQL("CREATE SCHEMA IF NOT EXISTS {}" if create else "DROP SCHEMA IF EXISTS {}").format(name)
+        elif typ == "postgresql:index/extension:Extension":
+            if create:
+                statement = sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(name)
+                if inputs.get("schema"):
+                    statement = sql.SQL("{} SCHEMA {}").format(statement, sql.Identifier(inputs["schema"]))
+            else:
+                statement = sql.SQL("DROP EXTENSION IF EXISTS {}").format(name)
+        else:
+            raise NotImplementedError(f"the harness has no double for {typ}")
+        with psycopg.connect(**self.database, autocommit=True) as conn:
+            conn.execute(statement)
+
+
+__all__ = ["EngineDouble", "ProviderError", "stack_file_config"]

@@ -1,0 +1,93 @@
+"""Test code: the SDK's dynamic-provider server, run the way the Pulumi engine runs it.
+
+`python -m pulumi.dynamic` is the program the engine starts for dynamic resources: it prints a
+port and serves the ResourceProvider gRPC protocol. This starts it in a separate process whose
+working directory is NOT the project (so `components` must import from the installed project,
+as in a real deployment) and talks to it over gRPC with the pickled provider in `__provider`,
+exactly as the engine does.
+"""
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+
+import grpc
+from google.protobuf import struct_pb2
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime import proto, rpc
+from pulumi.runtime.proto import provider_pb2_grpc
+
+PROVIDER_KEY = "__provider"
+
+
+class ProviderError(RuntimeError):
+    """The provider process refused or failed an operation; the message is its error text."""
+
+
+def pickled(provider) -> str:
+    """The `__provider` value the SDK stores in state for this provider object."""
+    return serialize_provider(provider)
+
+
+def _to_struct(props: dict) -> struct_pb2.Struct:
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(props, {}))
+    finally:
+        loop.close()
+
+
+def _from_struct(struct) -> dict:
+    return rpc.deserialize_properties(struct)
+
+
+class ProviderProcess:
+    def __init__(self, config: dict[str, str]):
+        self.workdir = tempfile.mkdtemp(prefix="dynamic-provider-")
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env["PULUMI_PROJECT"] = "pgstack"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pulumi.dynamic"], cwd=self.workdir, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        port = self.process.stdout.readline().strip()
+        if not port.isdigit():
+            raise RuntimeError(f"dynamic provider did not start: {self.process.stderr.read()}")
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
+        self.stub.Configure(proto.ConfigureRequest(args=_to_struct(config), acceptSecrets=False))
+
+    def close(self) -> None:
+        self.channel.close()
+        self.process.kill()
+        self.process.wait()
+
+    def _call(self, method: str, request):
+        try:
+            return getattr(self.stub, method)(request)
+        except grpc.RpcError as exc:
+            raise ProviderError(exc.details()) from None
+
+    def create(self, urn: str, props: dict) -> tuple[str, dict]:
+        resp = self._call("Create", proto.CreateRequest(urn=urn, properties=_to_struct(props)))
+        return resp.id, _from_struct(resp.properties)
+
+    def diff(self, urn: str, id_: str, olds: dict, news: dict) -> dict:
+        resp = self._call("Diff", proto.DiffRequest(id=id_, urn=urn, olds=_to_struct(olds), news=_to_struct(news)))
+        return {
+            "changes": resp.changes == proto.DiffResponse.DIFF_SOME,
+            "replaces": list(resp.replaces),
+            "delete_before_replace": resp.deleteBeforeReplace,
+        }
+
+    def update(self, urn: str, id_: str, olds: dict, news: dict) -> dict:
+        resp = self._call("Update", proto.UpdateRequest(id=id_, urn=urn, olds=_to_struct(olds), news=_to_struct(news)))
+        return _from_struct(resp.properties)
+
+    def read(self, urn: str, id_: str, props: dict) -> tuple[str, dict]:
+        resp = self._call("Read", proto.ReadRequest(id=id_, urn=urn, properties=_to_struct(props)))
+        return resp.id, _from_struct(resp.properties)
+
+    def delete(self, urn: str, id_: str, props: dict) -> None:
+        self._call("Delete", proto.DeleteRequest(id=id_, urn=urn, properties=_to_struct(props)))
