@@ -1,0 +1,267 @@
+"""The dynamic provider against a real PostgreSQL, driven the way the engine drives it: through
+the SDK's dynamic-provider server in a separate process, with the pickled provider."""
+
+import copy
+import json
+
+import pytest
+
+from components.provider import (
+    FunctionProvider, IndexProvider, PolicyProvider, TableProvider, TriggerProvider, ViewProvider,
+)
+from tests.conftest import stack_config
+from tests.support.provider_process import ProviderError, ProviderProcess, pickled
+
+TABLE = {
+    "schema": "public", "name": "accounts", "managed": "table", "source": "sql/test/001_accounts.sql:1",
+    "columns": [
+        {"name": "id", "type": "uuid", "not_null": True, "default": "gen_random_uuid()"},
+        {"name": "tenant", "type": "text", "not_null": True},
+        {"name": "email", "type": "text", "not_null": False},
+        {"name": "status", "type": "text", "not_null": True, "default": "'new'"},
+    ],
+    "constraints": [
+        {"name": "accounts_pkey", "kind": "primary_key", "columns": ["id"]},
+        {"name": "accounts_status_check", "kind": "check", "columns": ["status"],
+         "expression": "status IN ('new', 'active')"},
+    ],
+    "comment": "accounts of a tenant", "rls_enabled": True, "rls_forced": False,
+}
+INDEX = {"schema": "public", "name": "idx_accounts_email", "table": "accounts", "source": "x:2",
+         "elements": [{"column": "email"}], "unique": False, "method": "btree", "where": "email IS NOT NULL"}
+POLICY = {"schema": "public", "table": "accounts", "name": "tenant_isolation", "source": "x:3",
+          "command": "all", "permissive": True, "roles": ["public"],
+          "using": "tenant = current_setting('app.tenant', true)"}
+FUNCTION = {"schema": "public", "name": "touch", "source": "x:4", "arguments": "", "returns": "trigger",
+            "definition": "CREATE OR REPLACE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql "
+                          "AS $$ BEGIN NEW.status := coalesce(NEW.status, 'new'); RETURN NEW; END $$"}
+TRIGGER = {"schema": "public", "table": "accounts", "name": "accounts_touch", "source": "x:5",
+           "function": "public.touch",
+           "definition": "CREATE OR REPLACE TRIGGER accounts_touch BEFORE UPDATE ON public.accounts "
+                         "FOR EACH ROW EXECUTE FUNCTION public.touch()"}
+VIEW = {"schema": "public", "name": "active_accounts", "source": "x:6",
+        "definition": "CREATE OR REPLACE VIEW public.active_accounts AS SELECT id, email FROM public.accounts "
+                      "WHERE status = 'active'"}
+
+
+class Resource:
+    """One resource's state, moved through create/diff/update/read/delete like the engine does."""
+
+    def __init__(self, process: ProviderProcess, provider, inputs: dict):
+        self.process = process
+        self.pickle = pickled(provider)
+        self.urn = f"urn:pulumi:test::pgstack::{type(provider).__name__}::{inputs['name']}"
+        self.id, self.outputs = process.create(self.urn, self.inputs(inputs))
+
+    def inputs(self, props: dict) -> dict:
+        return dict(copy.deepcopy(props), __provider=self.pickle)
+
+    def apply(self, props: dict, process: ProviderProcess | None = None) -> dict:
+        process = process or self.process
+        diff = process.diff(self.urn, self.id, self.outputs, self.inputs(props))
+        if diff["replaces"]:
+            process.delete(self.urn, self.id, self.outputs)
+            self.id, self.outputs = process.create(self.urn, self.inputs(props))
+        elif diff["changes"]:
+            self.outputs = process.update(self.urn, self.id, self.outputs, self.inputs(props))
+        return diff
+
+    def refresh(self) -> str:
+        self.id, outputs = self.process.read(self.urn, self.id, self.outputs)
+        self.outputs = outputs
+        return self.id
+
+
+@pytest.fixture
+def strict(database):
+    process = ProviderProcess(stack_config(database, safety=json.dumps({"allow_data_loss": False})))
+    yield process
+    process.close()
+
+
+@pytest.fixture
+def permissive(database):
+    process = ProviderProcess(stack_config(database, safety=json.dumps({"allow_data_loss": True})))
+    yield process
+    process.close()
+
+
+def columns(db, table="accounts"):
+    return [r[0] for r in db.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+        (table,)).fetchall()]
+
+
+def count(db, table="accounts"):
+    return db.execute(f"SELECT count(*) FROM public.{table}").fetchone()[0]
+
+
+def test_pickled_provider_holds_no_secret(database):
+    for provider in (TableProvider(), IndexProvider(), PolicyProvider()):
+        blob = pickled(provider)
+        assert database["password"] not in blob
+        assert "db_password" not in blob
+
+
+def test_create_every_kind(strict, db):
+    table = Resource(strict, TableProvider(), TABLE)
+    assert table.id == "public.accounts"
+    Resource(strict, IndexProvider(), INDEX)
+    Resource(strict, PolicyProvider(), POLICY)
+    Resource(strict, FunctionProvider(), FUNCTION)
+    Resource(strict, TriggerProvider(), TRIGGER)
+    Resource(strict, ViewProvider(), VIEW)
+
+    assert columns(db) == ["id", "tenant", "email", "status"]
+    assert db.execute("SELECT relrowsecurity FROM pg_class WHERE relname = 'accounts'").fetchone()[0] is True
+    assert db.execute("SELECT obj_description('public.accounts'::regclass)").fetchone()[0] == "accounts of a tenant"
+    indexdef = db.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_accounts_email'").fetchone()[0]
+    assert "WHERE (email IS NOT NULL)" in indexdef
+    assert db.execute("SELECT qual FROM pg_policies WHERE policyname = 'tenant_isolation'").fetchone()[0]
+    assert db.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'accounts_touch'").fetchone()[0] == 1
+    db.execute("INSERT INTO accounts (tenant, email, status) VALUES ('a', 'x@a', 'active')")
+    assert db.execute("SELECT email FROM active_accounts").fetchall() == [("x@a",)]
+    with pytest.raises(Exception, match="accounts_status_check"):
+        db.execute("INSERT INTO accounts (tenant, status) VALUES ('a', 'bogus')")
+
+
+def test_table_changes_keep_rows(strict, permissive, db):
+    table = Resource(strict, TableProvider(), TABLE)
+    db.execute("INSERT INTO accounts (tenant, email) VALUES ('a', 'one@a'), ('b', 'two@b')")
+    props = copy.deepcopy(TABLE)
+
+    # add column
+    props["columns"].append({"name": "plan", "type": "text", "not_null": False, "default": "'free'"})
+    assert table.apply(props) == {"changes": True, "replaces": [], "delete_before_replace": False}
+    assert "plan" in columns(db) and count(db) == 2
+    assert db.execute("SELECT DISTINCT plan FROM accounts").fetchall() == [("free",)]
+
+    # change default
+    props["columns"][-1]["default"] = "'pro'"
+    table.apply(props)
+    db.execute("INSERT INTO accounts (tenant) VALUES ('c')")
+    assert db.execute("SELECT plan FROM accounts WHERE tenant = 'c'").fetchone()[0] == "pro"
+    assert count(db) == 3
+
+    # change nullability
+    props["columns"][2]["not_null"] = True  # email: every row has one except 'c'
+    with pytest.raises(ProviderError, match="email"):
+        table.apply(props)  # PostgreSQL refuses: a NULL exists; nothing changed
+    assert count(db) == 3
+    db.execute("UPDATE accounts SET email = 'three@c' WHERE tenant = 'c'")
+    table.apply(props)
+    assert db.execute("SELECT is_nullable FROM information_schema.columns WHERE column_name = 'email' "
+                      "AND table_name = 'accounts'").fetchone()[0] == "NO"
+
+    # add a CHECK, then change it
+    props["constraints"].append({"name": "accounts_plan_check", "kind": "check", "columns": [],
+                                 "expression": "plan IN ('free', 'pro')"})
+    table.apply(props)
+    with pytest.raises(Exception, match="accounts_plan_check"):
+        db.execute("INSERT INTO accounts (tenant, email, plan) VALUES ('d', 'd@d', 'team')")
+    props["constraints"][-1]["expression"] = "plan IN ('free', 'pro', 'team')"
+    table.apply(props)
+    db.execute("INSERT INTO accounts (tenant, email, plan) VALUES ('d', 'd@d', 'team')")
+    assert count(db) == 4
+
+    # drop column: refused under strict safety (nothing changes), allowed under permissive
+    props["columns"] = [c for c in props["columns"] if c["name"] != "plan"]
+    props["constraints"] = [c for c in props["constraints"] if c["name"] != "accounts_plan_check"]
+    with pytest.raises(ProviderError, match=r"refusing to drop column public\.accounts\.plan"):
+        table.apply(props)
+    assert "plan" in columns(db)
+    assert db.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'accounts_plan_check'").fetchone()[0] == 1
+    table.apply(props, process=permissive)
+    assert "plan" not in columns(db) and count(db) == 4
+
+
+def test_type_narrowing_is_refused(strict, db):
+    table = Resource(strict, TableProvider(), TABLE)
+    props = copy.deepcopy(TABLE)
+    props["columns"][2]["type"] = "character varying(3)"
+    with pytest.raises(ProviderError, match="change type of accounts.email"):
+        table.apply(props)
+    props["columns"][2]["type"] = "text"
+    props["columns"][1]["type"] = "character varying(100)"
+    with pytest.raises(ProviderError, match="refusing"):
+        table.apply(props)
+
+
+def test_policy_and_index_changes(strict, db):
+    Resource(strict, TableProvider(), TABLE)
+    db.execute("INSERT INTO accounts (tenant, email) VALUES ('a', 'a@a'), ('b', NULL)")
+    policy = Resource(strict, PolicyProvider(), POLICY)
+    index_props = dict(INDEX, name="idx_accounts_tenant", elements=[{"column": "tenant"}], where=None)
+    index_props.pop("where")
+    index = Resource(strict, IndexProvider(), index_props)  # add an index
+    assert db.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_accounts_tenant'").fetchone()[0] == 1
+
+    # change a policy's USING: an update (ALTER POLICY), not a replacement
+    changed = dict(POLICY, using="tenant = current_setting('app.tenant', true) AND email IS NOT NULL")
+    assert policy.apply(changed)["replaces"] == []
+    assert "email IS NOT NULL" in db.execute("SELECT qual FROM pg_policies WHERE policyname = 'tenant_isolation'").fetchone()[0]
+
+    # change an index's WHERE: PostgreSQL has no ALTER for that, so it is replaced
+    diff = index.apply(dict(index_props, where="tenant <> 'archived'"))
+    assert diff["replaces"] == ["where"] and diff["delete_before_replace"] is True
+    assert "WHERE (tenant <> 'archived'::text)" in db.execute(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_accounts_tenant'").fetchone()[0]
+    assert count(db) == 2
+
+
+def test_drift_is_read_and_restored(strict, db):
+    table = Resource(strict, TableProvider(), TABLE)
+    policy = Resource(strict, PolicyProvider(), POLICY)
+    db.execute("INSERT INTO accounts (tenant) VALUES ('a')")
+
+    # Nothing changed: read reports no drift.
+    assert table.refresh() == "public.accounts"
+    assert table.apply(TABLE)["changes"] is False
+
+    # A policy dropped by hand: read reports it gone; the next up creates it again.
+    db.execute("DROP POLICY tenant_isolation ON accounts")
+    assert policy.refresh() == ""
+    policy.id, policy.outputs = strict.create(policy.urn, policy.inputs(POLICY))
+    assert db.execute("SELECT count(*) FROM pg_policies WHERE policyname = 'tenant_isolation'").fetchone()[0] == 1
+
+    # A policy's USING changed by hand: read reports the live USING, the next up restores it.
+    db.execute("ALTER POLICY tenant_isolation ON accounts USING (true)")
+    assert policy.refresh() == "public.accounts.tenant_isolation"
+    assert policy.outputs["using"] == "true"
+    assert policy.apply(POLICY)["changes"] is True
+    assert db.execute("SELECT qual FROM pg_policies WHERE policyname = 'tenant_isolation'").fetchone()[0] != "true"
+    policy.refresh()
+    assert policy.apply(POLICY)["changes"] is False
+
+    # A default and RLS changed by hand on the table: reported, then restored.
+    db.execute("ALTER TABLE accounts ALTER COLUMN status SET DEFAULT 'active', DISABLE ROW LEVEL SECURITY")
+    table.refresh()
+    status = next(c for c in table.outputs["columns"] if c["name"] == "status")
+    assert status["default"] == "'active'::text"
+    assert table.outputs["rls_enabled"] is False
+    table.apply(TABLE)
+    assert db.execute("SELECT relrowsecurity FROM pg_class WHERE relname = 'accounts'").fetchone()[0] is True
+    assert db.execute("SELECT column_default FROM information_schema.columns WHERE table_name = 'accounts' "
+                      "AND column_name = 'status'").fetchone()[0] == "'new'::text"
+    assert count(db) == 1
+
+
+def test_delete_table_refused_without_permission(strict, permissive, db):
+    table = Resource(strict, TableProvider(), TABLE)
+    with pytest.raises(ProviderError, match="refusing to drop table public.accounts"):
+        strict.delete(table.urn, table.id, table.outputs)
+    assert count(db) == 0  # still there
+    permissive.delete(table.urn, table.id, table.outputs)
+    assert db.execute("SELECT to_regclass('public.accounts')").fetchone()[0] is None
+
+
+def test_failed_step_rolls_back_the_whole_plan(strict, db):
+    table = Resource(strict, TableProvider(), TABLE)
+    db.execute("INSERT INTO accounts (tenant, status) VALUES ('a', 'new')")
+    props = copy.deepcopy(TABLE)
+    props["columns"].append({"name": "score", "type": "integer", "not_null": False})
+    props["constraints"].append({"name": "accounts_tenant_check", "kind": "check", "columns": [],
+                                 "expression": "tenant = 'zzz'"})  # the existing row violates it
+    with pytest.raises(ProviderError, match="rolled back"):
+        table.apply(props)
+    assert "score" not in columns(db)  # the ADD COLUMN before the failing step was undone
