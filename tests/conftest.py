@@ -10,6 +10,7 @@ import pytest
 from psycopg import sql
 
 from components import devdb
+from tests.support.engine import connection_config
 
 
 def _free_port() -> int:
@@ -45,13 +46,4 @@ def db(database):
 
 def stack_config(database: dict, **overrides) -> dict:
     """The provider's view of the stack config (what `configure()` receives) for `database`."""
-    config = {
-        "pgstack:db_host": database["host"],
-        "pgstack:db_port": str(database["port"]),
-        "pgstack:db_name": database["dbname"],
-        "pgstack:db_user": database["user"],
-        "pgstack:db_password": database["password"],
-        "pgstack:db_sslmode": "disable",
-    }
-    config.update({f"pgstack:{k}": v for k, v in overrides.items()})
-    return config
+    return {**connection_config(database), **{f"pgstack:{k}": v for k, v in overrides.items()}}

@@ -265,3 +265,14 @@ def test_failed_step_rolls_back_the_whole_plan(strict, db):
     with pytest.raises(ProviderError, match="rolled back"):
         table.apply(props)
     assert "score" not in columns(db)  # the ADD COLUMN before the failing step was undone
+
+
+def test_diff_during_preview_with_unknown_inputs(strict, db):
+    """In preview, an index's table name (its table's output) may be unknown while the table is
+    being updated. Diff must say "may change", not plan a replacement of the index."""
+    from pulumi.output import Unknown
+
+    Resource(strict, TableProvider(), TABLE)
+    index = Resource(strict, IndexProvider(), INDEX)
+    diff = strict.diff(index.urn, index.id, index.outputs, index.inputs(dict(INDEX, table=Unknown())))
+    assert diff["changes"] is True and diff["replaces"] == []

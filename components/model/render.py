@@ -119,6 +119,10 @@ def create_policy(policy: dict) -> sql.Composable:
         sql.Identifier(policy["name"]), qualified(policy["schema"], policy["table"]),
         sql.SQL("PERMISSIVE" if policy.get("permissive", True) else "RESTRICTIVE"),
         sql.SQL(policy.get("command", "all").upper()), policy_roles(policy))
+    return _policy_clauses(query, policy)
+
+
+def _policy_clauses(query: sql.Composable, policy: dict) -> sql.Composable:
     if policy.get("using"):
         query = sql.SQL("{} USING ({})").format(query, sql.SQL(policy["using"]))
     if policy.get("with_check"):
@@ -130,11 +134,7 @@ def alter_policy(policy: dict) -> sql.Composable:
     """ALTER POLICY can change roles, USING and WITH CHECK, but cannot remove a clause."""
     query = sql.SQL("ALTER POLICY {} ON {} TO {}").format(
         sql.Identifier(policy["name"]), qualified(policy["schema"], policy["table"]), policy_roles(policy))
-    if policy.get("using"):
-        query = sql.SQL("{} USING ({})").format(query, sql.SQL(policy["using"]))
-    if policy.get("with_check"):
-        query = sql.SQL("{} WITH CHECK ({})").format(query, sql.SQL(policy["with_check"]))
-    return query
+    return _policy_clauses(query, policy)
 
 
 def drop_policy(policy: dict) -> sql.Composable:
