@@ -64,6 +64,14 @@ def walk(node, skip_sublinks=False):
         yield from walk(getattr(node, attr, None), skip_sublinks)
 
 
+def _check_name_columns(expr) -> list[str]:
+    """The column an unnamed CHECK is named after. Like AddRelationNewConstraints(), wherever
+    the CHECK is written: tab_col_check when the expression uses exactly one column, else tab_check."""
+    used = {node.fields[-1].sval for node in walk(expr, skip_sublinks=True)
+            if isinstance(node, ast.ColumnRef) and isinstance(node.fields[-1], ast.String)}
+    return list(used) if len(used) == 1 else []
+
+
 def _module_files(folder: Path) -> list[Path]:
     def number(path: Path) -> int:
         prefix = path.name.split("_", 1)[0]
@@ -180,6 +188,17 @@ class ModuleParser:
             raise self.error(
                 f"cannot {action} table {schema}.{range_var.relname}: module '{self.module.name}' "
                 f"does not create it", range_var,
+            )
+        return table
+
+    def _whole_table(self, range_var: ast.RangeVar, action: str) -> Table:
+        """A table the module creates, for settings of the whole table (RLS, its comment): on a
+        table it only adds columns to, they would be dropped from the inputs without a word."""
+        table = self._owned_table(range_var, action)
+        if table.managed == "columns":
+            raise self.error(
+                f"cannot {action} table {table.schema}.{table.name}: module '{self.module.name}' "
+                f"does not create it and manages only the columns it adds", range_var,
             )
         return table
 
@@ -318,7 +337,8 @@ class ModuleParser:
                 raise self.error(f"column {col} does not exist in table {table.name}", con)
         if kind == "primary_key" and any(c.kind == "primary_key" for c in table.constraints):
             raise self.error(f"table {table.name} has two primary keys", con)
-        name = con.conname or constraint_name(table.name, cols, label, names)
+        name_cols = _check_name_columns(con.raw_expr) if kind == "check" else cols
+        name = con.conname or constraint_name(table.name, name_cols, label, names)
         if name in names:
             raise self.error(f"constraint {name} is declared twice on table {table.name}", con)
         constraint = Constraint(name=name, kind=kind, columns=cols)
@@ -408,9 +428,9 @@ class ModuleParser:
                 self._add_constraint(table, cmd.def_, column=None)
                 self._validate_pending_checks(table)
             elif cmd.subtype == AlterTableType.AT_EnableRowSecurity:
-                self._owned_table(stmt.relation, "enable row level security on").rls_enabled = True
+                self._whole_table(stmt.relation, "enable row level security on").rls_enabled = True
             elif cmd.subtype == AlterTableType.AT_ForceRowSecurity:
-                self._owned_table(stmt.relation, "force row level security on").rls_forced = True
+                self._whole_table(stmt.relation, "force row level security on").rls_forced = True
             else:
                 raise self.error(
                     f"ALTER TABLE {cmd.subtype.name.removeprefix('AT_')} is not supported: edit the "
@@ -485,7 +505,7 @@ class ModuleParser:
             if role not in self.roles:
                 raise self.error(f"role {role} is not declared in stack config (roles) nor built in", spec)
             roles.append(role)
-        columns = {c.name for c in table.columns}
+        columns = self._table_columns(table.schema, table.name, stmt.table)
         self._check_columns(stmt.qual, columns, table.name)
         self._check_columns(stmt.with_check, columns, table.name)
         self.module.policies.append(Policy(
@@ -501,7 +521,7 @@ class ModuleParser:
         names = [n.sval for n in stmt.object] if isinstance(stmt.object, (list, tuple)) else []
         if stmt.objtype == ObjectType.OBJECT_TABLE and names:
             relation = ast.RangeVar(relname=names[-1], schemaname=names[-2] if len(names) > 1 else None)
-            self._owned_table(relation, "comment on").comment = stmt.comment
+            self._whole_table(relation, "comment on").comment = stmt.comment
         elif stmt.objtype == ObjectType.OBJECT_COLUMN and len(names) >= 2:
             relation = ast.RangeVar(relname=names[-2], schemaname=names[-3] if len(names) > 2 else None)
             schema = self._schema_of(relation)

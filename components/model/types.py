@@ -59,6 +59,8 @@ def canonical_type(type_name: ast.TypeName) -> str:
         base = _CANONICAL[base]
     elif len(names) > 1:
         base = ".".join(names)
+    if base == "numeric" and len(mods) == 1:
+        mods.append("0")  # format_type() always spells the scale: numeric(5) is numeric(5,0)
     if mods:
         if base.startswith(("timestamp ", "time ")):
             head, _, zone = base.partition(" ")
@@ -66,7 +68,7 @@ def canonical_type(type_name: ast.TypeName) -> str:
         else:
             base = f"{base}({','.join(mods)})"
     if type_name.arrayBounds:
-        base += "[]" * len(type_name.arrayBounds)
+        base += "[]"  # PostgreSQL keeps no array dimensions: integer[][] is integer[]
     return base
 
 

@@ -1,0 +1,718 @@
+"""The SQL parser (components.model.parser): pure unit tests, no database.
+
+Every supported statement becomes the expected model object (asserted on `.inputs()`, the dict
+the Pulumi resource receives), and every bad input fails with the file, the line and a message
+that says what is wrong.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from components.model.errors import SqlModelError
+from components.model.parser import KnownTables, ModuleParser, parse_module
+
+ROOT = Path(__file__).resolve().parent.parent
+FILE = "sql/m/001_test.sql"
+
+
+def parse(text: str, *, schema: str = "app", known: KnownTables | None = None, roles=()):
+    parser = ModuleParser("m", schema, known or KnownTables(), set(roles))
+    parser.parse_text(FILE, text)
+    return parser.module
+
+
+def external(*names: str, schema: str = "app", columns=None) -> KnownTables:
+    """Tables declared external in stack config, with primary key (id)."""
+    return KnownTables(
+        tables={(schema, n): (set(columns) if columns is not None else None) for n in names},
+        primary_keys={(schema, n): ["id"] for n in names},
+    )
+
+
+def one_table(sql_text: str, **kwargs) -> dict:
+    module = parse(sql_text, **kwargs)
+    assert len(module.tables) == 1
+    return module.tables[0].inputs()
+
+
+def constraint(table: dict, name: str) -> dict:
+    found = [c for c in table["constraints"] if c["name"] == name]
+    assert found, f"no constraint {name} in {[c['name'] for c in table['constraints']]}"
+    return found[0]
+
+
+def column(table: dict, name: str) -> dict:
+    return next(c for c in table["columns"] if c["name"] == name)
+
+
+# --- schemas and extensions ---------------------------------------------------------------------
+
+def test_create_schema():
+    module = parse("-- schema\nCREATE SCHEMA app;\n")
+    assert [(s.name, s.source) for s in module.schemas] == [("app", f"{FILE}:2")]
+
+
+def test_create_extension_without_and_with_schema():
+    module = parse("CREATE EXTENSION pgcrypto;\nCREATE EXTENSION vector SCHEMA extensions;\n")
+    assert [(e.name, e.schema, e.source) for e in module.extensions] == [
+        ("pgcrypto", None, f"{FILE}:1"),
+        ("vector", "extensions", f"{FILE}:2"),
+    ]
+
+
+# --- CREATE TABLE -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("declared, canonical", [
+    ("timestamptz", "timestamp with time zone"),
+    ("timestamp with time zone", "timestamp with time zone"),
+    ("timestamp", "timestamp without time zone"),
+    ("timestamp(3)", "timestamp(3) without time zone"),
+    ("timestamptz(3)", "timestamp(3) with time zone"),
+    ("time", "time without time zone"),
+    ("int", "integer"),
+    ("integer", "integer"),
+    ("int4", "integer"),
+    ("smallint", "smallint"),
+    ("int8", "bigint"),
+    ("bigint", "bigint"),
+    ("bool", "boolean"),
+    ("float8", "double precision"),
+    ("double precision", "double precision"),
+    ("real", "real"),
+    ("varchar(20)", "character varying(20)"),
+    ("character varying(20)", "character varying(20)"),
+    ("varchar", "character varying"),
+    ("char(2)", "character(2)"),
+    ("char", "character(1)"),
+    ("numeric(12,2)", "numeric(12,2)"),
+    ("decimal(12,2)", "numeric(12,2)"),
+    ("numeric", "numeric"),
+    # format_type() always spells the scale: numeric(5) reads back as numeric(5,0).
+    ("numeric(5)", "numeric(5,0)"),
+    ("text", "text"),
+    ("text[]", "text[]"),
+    ("int[]", "integer[]"),
+    ("varchar(20)[]", "character varying(20)[]"),
+    ("integer[][]", "integer[]"),  # format_type() keeps no dimensions
+    ("integer[3]", "integer[]"),
+    ("uuid", "uuid"),
+    ("jsonb", "jsonb"),
+    ("vector(1536)", "vector(1536)"),
+    ("pg_catalog.int4", "integer"),
+])
+def test_column_types_are_normalized_to_format_type(declared, canonical):
+    table = one_table(f"CREATE TABLE t (c {declared});")
+    assert table["columns"] == [{"name": "c", "type": canonical, "not_null": False}]
+
+
+def test_table_inputs_defaults_not_null_and_source():
+    table = one_table(
+        "-- accounts\n"
+        "CREATE TABLE accounts (\n"
+        "    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),\n"
+        "    email text NOT NULL,\n"
+        "    status text NOT NULL DEFAULT 'new',\n"
+        "    note text NULL,\n"
+        "    params jsonb NOT NULL DEFAULT '{}'::jsonb,\n"
+        "    created_at timestamptz NOT NULL DEFAULT now()\n"
+        ");\n"
+    )
+    assert table == {
+        "schema": "app", "name": "accounts", "source": f"{FILE}:2", "managed": "table",
+        "columns": [
+            {"name": "id", "type": "uuid", "not_null": True, "default": "gen_random_uuid()"},
+            {"name": "email", "type": "text", "not_null": True},
+            {"name": "status", "type": "text", "not_null": True, "default": "'new'"},
+            {"name": "note", "type": "text", "not_null": False},
+            {"name": "params", "type": "jsonb", "not_null": True, "default": "CAST('{}' AS jsonb)"},
+            {"name": "created_at", "type": "timestamp with time zone", "not_null": True, "default": "now()"},
+        ],
+        "constraints": [{"name": "accounts_pkey", "kind": "primary_key", "columns": ["id"]}],
+        "rls_enabled": False, "rls_forced": False,
+    }
+
+
+def test_primary_key_makes_columns_not_null_column_and_table_level():
+    table = one_table("CREATE TABLE t (a integer, b text, PRIMARY KEY (a, b));")
+    assert column(table, "a")["not_null"] and column(table, "b")["not_null"]
+    assert constraint(table, "t_pkey") == {"name": "t_pkey", "kind": "primary_key", "columns": ["a", "b"]}
+    table = one_table("CREATE TABLE t (id bigint PRIMARY KEY);")
+    assert column(table, "id")["not_null"] is True
+
+
+def test_generated_constraint_names_follow_postgresql():
+    table = one_table(
+        "CREATE TABLE t (\n"
+        "    id integer PRIMARY KEY,\n"
+        "    a integer UNIQUE CHECK (a > 0) REFERENCES t (id),\n"
+        "    b integer,\n"
+        "    c integer,\n"
+        "    UNIQUE (a, b),\n"
+        "    CHECK (b < c)\n"
+        ");"
+    )
+    assert [(c["name"], c["kind"]) for c in table["constraints"]] == [
+        ("t_pkey", "primary_key"),
+        ("t_a_key", "unique"),
+        ("t_a_check", "check"),
+        ("t_a_fkey", "foreign_key"),
+        ("t_a_b_key", "unique"),
+        ("t_check", "check"),  # table-level CHECK over several columns
+    ]
+    assert constraint(table, "t_a_check")["expression"] == "a > 0"
+    assert constraint(table, "t_check")["expression"] == "b < c"
+
+
+def test_check_names_come_from_the_one_column_the_expression_uses():
+    # PostgreSQL (AddRelationNewConstraints) names a CHECK tab_col_check when its expression uses
+    # exactly one column, wherever it is written, and tab_check otherwise; repeats get a number.
+    table = one_table(
+        "CREATE TABLE t (\n"
+        "    a integer CHECK (a > 0),\n"
+        "    b integer CHECK (b > a),\n"
+        "    CHECK (a < 100),\n"
+        "    CHECK (b IS NOT NULL)\n"
+        ");"
+    )
+    assert [c["name"] for c in table["constraints"]] == ["t_a_check", "t_check", "t_a_check1", "t_b_check"]
+
+
+def test_explicit_constraint_names_are_kept_and_long_generated_names_are_truncated():
+    long_table, long_column = "t" * 40, "c" * 40
+    table = one_table(
+        f"CREATE TABLE {long_table} (\n"
+        f"    a integer CONSTRAINT a_positive CHECK (a > 0),\n"
+        f"    {long_column} text UNIQUE\n"
+        f");"
+    )
+    names = [c["name"] for c in table["constraints"]]
+    assert names[0] == "a_positive"
+    # makeObjectName(): shorten the longer part first until name_col_key fits in 63 bytes.
+    assert names[1] == "t" * 29 + "_" + "c" * 29 + "_key"
+    assert len(names[1]) == 63
+
+
+def test_foreign_keys_with_actions_column_and_table_level():
+    module = parse(
+        "CREATE TABLE parents (id uuid PRIMARY KEY, code text UNIQUE);\n"
+        "CREATE TABLE children (\n"
+        "    id uuid PRIMARY KEY,\n"
+        "    parent_id uuid NOT NULL REFERENCES parents ON DELETE CASCADE,\n"
+        "    other_id uuid,\n"
+        "    code text,\n"
+        "    FOREIGN KEY (other_id) REFERENCES parents (id) ON DELETE SET NULL,\n"
+        "    CONSTRAINT children_code_ref FOREIGN KEY (code) REFERENCES parents (code) ON UPDATE CASCADE\n"
+        ");\n"
+    )
+    children = module.table("children").inputs()
+    assert constraint(children, "children_parent_id_fkey") == {
+        "name": "children_parent_id_fkey", "kind": "foreign_key", "columns": ["parent_id"],
+        "references": {"schema": "app", "table": "parents", "columns": ["id"]},  # the primary key
+        "on_delete": "cascade",
+    }
+    assert constraint(children, "children_other_id_fkey")["on_delete"] == "set null"
+    assert constraint(children, "children_other_id_fkey")["references"]["columns"] == ["id"]
+    code_ref = constraint(children, "children_code_ref")
+    assert code_ref["references"]["columns"] == ["code"]
+    assert code_ref["on_update"] == "cascade" and "on_delete" not in code_ref
+
+
+def test_foreign_key_to_an_external_table_uses_its_declared_primary_key():
+    table = one_table(
+        "CREATE TABLE notes (id uuid PRIMARY KEY, lead_id uuid REFERENCES leads ON DELETE CASCADE);",
+        known=external("leads"),
+    )
+    assert constraint(table, "notes_lead_id_fkey")["references"] == {"schema": "app", "table": "leads", "columns": ["id"]}
+
+
+def test_self_referencing_foreign_key():
+    table = one_table("CREATE TABLE nodes (id uuid PRIMARY KEY, parent_id uuid REFERENCES nodes (id));")
+    assert constraint(table, "nodes_parent_id_fkey")["references"]["table"] == "nodes"
+
+
+def test_identity_columns():
+    table = one_table(
+        "CREATE TABLE t (\n"
+        "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+        "    seq integer GENERATED BY DEFAULT AS IDENTITY\n"
+        ");"
+    )
+    assert column(table, "id") == {"name": "id", "type": "bigint", "not_null": True, "identity": "always"}
+    assert column(table, "seq") == {"name": "seq", "type": "integer", "not_null": True, "identity": "by default"}
+
+
+# --- CREATE INDEX -------------------------------------------------------------------------------
+
+TABLE_T = "CREATE TABLE t (id uuid PRIMARY KEY, a integer, b text, c timestamptz, tags text[], embedding vector(3));\n"
+
+
+def test_plain_index():
+    module = parse(TABLE_T + "CREATE INDEX idx_t_a ON t (a);\n")
+    assert module.indexes[0].inputs() == {
+        "schema": "app", "name": "idx_t_a", "table": "t", "source": f"{FILE}:2",
+        "elements": [{"column": "a"}], "unique": False, "method": "btree", "include": [], "with_params": [],
+    }
+
+
+def test_unique_index_with_expression_order_include_and_where():
+    module = parse(TABLE_T + "CREATE UNIQUE INDEX idx_t_b ON t (lower(b), c DESC NULLS LAST) INCLUDE (a) WHERE a > 0;\n")
+    assert module.indexes[0].inputs() == {
+        "schema": "app", "name": "idx_t_b", "table": "t", "source": f"{FILE}:2",
+        "elements": [{"expression": "lower(b)"}, {"column": "c", "order": "DESC", "nulls": "LAST"}],
+        "unique": True, "method": "btree", "include": ["a"], "where": "a > 0", "with_params": [],
+    }
+
+
+def test_index_method_operator_class_and_with_params():
+    module = parse(
+        TABLE_T
+        + "CREATE INDEX idx_t_tags ON t USING gin (tags);\n"
+        + "CREATE INDEX idx_t_embedding ON t USING ivfflat (embedding vector_cosine_ops) WITH (lists=100);\n"
+        + "CREATE INDEX idx_t_b_pattern ON t (b text_pattern_ops ASC NULLS FIRST);\n"
+    )
+    gin, ivf, pattern = (i.inputs() for i in module.indexes)
+    assert gin["method"] == "gin" and gin["elements"] == [{"column": "tags"}]
+    assert ivf["method"] == "ivfflat"
+    assert ivf["elements"] == [{"column": "embedding", "opclass": "vector_cosine_ops"}]
+    assert ivf["with_params"] == ["lists=100"]
+    assert pattern["elements"] == [{"column": "b", "opclass": "text_pattern_ops", "order": "ASC", "nulls": "FIRST"}]
+
+
+# --- ALTER TABLE --------------------------------------------------------------------------------
+
+def test_enable_and_force_row_level_security():
+    module = parse(
+        TABLE_T
+        + "CREATE TABLE u (id uuid PRIMARY KEY);\n"
+        + "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\n"
+        + "ALTER TABLE t FORCE ROW LEVEL SECURITY;\n"
+        + "ALTER TABLE u ENABLE ROW LEVEL SECURITY;\n"
+    )
+    t, u = module.table("t").inputs(), module.table("u").inputs()
+    assert (t["rls_enabled"], t["rls_forced"]) == (True, True)
+    assert (u["rls_enabled"], u["rls_forced"]) == (True, False)
+
+
+def test_add_column_to_an_external_table_manages_only_the_added_columns():
+    module = parse(
+        "CREATE TABLE visitors (id uuid PRIMARY KEY);\n"
+        "\n"
+        "ALTER TABLE leads\n"
+        "    ADD COLUMN visitor_id uuid REFERENCES visitors (id) ON DELETE SET NULL,\n"
+        "    ADD COLUMN score integer NOT NULL DEFAULT 0 CHECK (score >= 0);\n"
+        "COMMENT ON COLUMN leads.score IS 'lead score';\n",
+        known=external("leads"),
+    )
+    leads = module.table("leads")
+    assert leads.managed == "columns"
+    assert leads.inputs() == {
+        "schema": "app", "name": "leads", "source": f"{FILE}:3", "managed": "columns",
+        "columns": [
+            {"name": "visitor_id", "type": "uuid", "not_null": False},
+            {"name": "score", "type": "integer", "not_null": True, "default": "0", "comment": "lead score"},
+        ],
+        "constraints": [
+            {"name": "leads_visitor_id_fkey", "kind": "foreign_key", "columns": ["visitor_id"],
+             "references": {"schema": "app", "table": "visitors", "columns": ["id"]}, "on_delete": "set null"},
+            {"name": "leads_score_check", "kind": "check", "columns": ["score"], "expression": "score >= 0"},
+        ],
+    }
+    # The module does not own leads: no comment and no RLS flags in its inputs.
+    assert not {"comment", "rls_enabled", "rls_forced"} & set(leads.inputs())
+
+
+def test_add_column_to_a_table_of_the_module():
+    table = one_table("CREATE TABLE t (id uuid PRIMARY KEY);\nALTER TABLE t ADD COLUMN extra text NOT NULL DEFAULT '';\n")
+    assert table["managed"] == "table"
+    assert [c["name"] for c in table["columns"]] == ["id", "extra"]
+
+
+def test_indexes_and_policies_on_an_extended_table_see_its_existing_columns():
+    module = parse(
+        "ALTER TABLE leads ADD COLUMN visitor_id uuid;\n"
+        "CREATE INDEX idx_leads_email ON leads (email);\n"
+        "CREATE POLICY leads_own ON leads USING (email = current_user);\n",
+        known=external("leads", columns={"id", "email"}),
+    )
+    assert module.indexes[0].elements[0].column == "email"
+    assert module.policies[0].using == "email = CURRENT_USER"
+
+
+# --- CREATE POLICY ------------------------------------------------------------------------------
+
+def test_policies():
+    module = parse(
+        TABLE_T
+        + "CREATE POLICY p_all ON t USING (a > 0);\n"
+        + "CREATE POLICY p_select ON t FOR SELECT TO authenticated, editor USING (a = 1);\n"
+        + "CREATE POLICY p_insert ON t AS RESTRICTIVE FOR INSERT TO anon WITH CHECK (b IS NOT NULL);\n"
+        + "CREATE POLICY p_update ON t FOR UPDATE TO service_role USING (true) WITH CHECK (a >= 0);\n"
+        + "CREATE POLICY p_delete ON t FOR DELETE TO public USING (false);\n",
+        roles={"editor"},
+    )
+    policies = {p.name: p.inputs() for p in module.policies}
+    assert policies["p_all"] == {
+        "schema": "app", "table": "t", "name": "p_all", "source": f"{FILE}:2",
+        "command": "all", "permissive": True, "roles": ["public"], "using": "a > 0",
+    }
+    assert policies["p_select"]["command"] == "select"
+    assert policies["p_select"]["roles"] == ["authenticated", "editor"]
+    assert policies["p_insert"] == {
+        "schema": "app", "table": "t", "name": "p_insert", "source": f"{FILE}:4",
+        "command": "insert", "permissive": False, "roles": ["anon"], "with_check": "b IS NOT NULL",
+    }
+    assert (policies["p_update"]["using"], policies["p_update"]["with_check"]) == ("TRUE", "a >= 0")
+    assert policies["p_delete"]["command"] == "delete" and policies["p_delete"]["roles"] == ["public"]
+
+
+# --- COMMENT ON ---------------------------------------------------------------------------------
+
+def test_comments_on_table_and_column():
+    table = one_table(TABLE_T + "COMMENT ON TABLE t IS 'the t table';\nCOMMENT ON COLUMN t.a IS 'it''s a';\n")
+    assert table["comment"] == "the t table"
+    assert column(table, "a")["comment"] == "it's a"
+    assert "comment" not in column(table, "b")
+
+
+# --- functions, triggers, views -----------------------------------------------------------------
+
+def test_function_definition_is_schema_qualified_create_or_replace():
+    module = parse(
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN NEW.c := now(); RETURN NEW; END\n"
+        "$$;\n"
+        "CREATE OR REPLACE FUNCTION app.add(x int, y integer, OUT total bigint) LANGUAGE sql AS 'SELECT x + y';\n"
+    )
+    touch, add = (f.inputs() for f in module.functions)
+    assert touch["schema"] == "app" and touch["name"] == "touch"
+    assert touch["arguments"] == "" and touch["returns"] == "trigger"
+    assert touch["definition"].startswith("CREATE OR REPLACE FUNCTION app.touch() RETURNS trigger")
+    assert "NEW.c := now()" in touch["definition"]
+    assert touch["source"] == f"{FILE}:1"
+    assert add["arguments"] == "integer, integer"  # OUT parameters are not part of the identity
+    assert add["definition"].startswith("CREATE OR REPLACE FUNCTION app.add(")
+    assert add["source"] == f"{FILE}:4"
+
+
+def test_trigger_is_create_or_replace_with_qualified_function_and_table():
+    module = parse(
+        TABLE_T
+        + "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n"
+        + "CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch();\n"
+    )
+    trigger = module.triggers[0].inputs()
+    assert trigger["schema"] == "app" and trigger["table"] == "t" and trigger["name"] == "t_touch"
+    assert trigger["function"] == "app.touch"
+    assert trigger["definition"].startswith("CREATE OR REPLACE TRIGGER t_touch BEFORE UPDATE ON app.t")
+    assert "app.touch()" in trigger["definition"]
+
+
+def test_view_definition_qualifies_module_tables():
+    module = parse(TABLE_T + "CREATE VIEW positive_t AS SELECT id, a FROM t WHERE a > 0;\n")
+    view = module.views[0]
+    assert view.inputs() == {
+        "schema": "app", "name": "positive_t", "source": f"{FILE}:2",
+        "definition": "CREATE OR REPLACE VIEW app.positive_t AS SELECT id, a FROM app.t WHERE a > 0",
+    }
+    assert view.tables == ["t"]
+
+
+def test_source_lines_skip_leading_comments():
+    module = parse("-- one\n-- two\n\n/* block\n comment */\nCREATE TABLE t (id uuid);\n\n-- next\nCREATE INDEX i ON t (id);\n")
+    assert module.tables[0].source == f"{FILE}:6"
+    assert module.indexes[0].source == f"{FILE}:9"
+
+
+# --- bad input ----------------------------------------------------------------------------------
+#
+# Each case is the text after a common head (comment lines, then table t); the line marked
+# `-- <--` is the one the error must name.
+
+HEAD = (
+    "-- module m, file 001\n"
+    "-- a few comment lines so that line numbers mean something\n"
+    "\n"
+    "CREATE TABLE t (id uuid PRIMARY KEY, a integer, b text);\n"
+    "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n"
+    "\n"
+)
+MARK = "-- <--"
+
+BAD_INPUTS = [
+    ("syntax error", "CREATE TABLE x (\n  a integer,\n  b integer,\n); " + MARK, ["syntax error"]),
+    ("drop table", "DROP TABLE t; " + MARK, ["Drop", "not supported"]),
+    ("insert", "INSERT INTO t (a) VALUES (1); " + MARK, ["Insert", "not supported"]),
+    ("grant", "GRANT SELECT ON t TO anon; " + MARK, ["Grant", "not supported"]),
+    ("do block", "DO $$ BEGIN PERFORM 1; END $$; " + MARK, ["Do", "not supported"]),
+    ("update", "UPDATE t SET a = 1; " + MARK, ["Update", "not supported"]),
+    ("create table if not exists", "CREATE TABLE IF NOT EXISTS x (a integer); " + MARK, ["IF NOT EXISTS"]),
+    ("create index if not exists", "CREATE INDEX IF NOT EXISTS i ON t (a); " + MARK, ["IF NOT EXISTS"]),
+    ("add column if not exists", "ALTER TABLE t ADD COLUMN IF NOT EXISTS c text; " + MARK, ["IF NOT EXISTS"]),
+    ("duplicate table", "CREATE TABLE t (a integer); " + MARK, ["app.t", "declared twice"]),
+    ("duplicate column", "CREATE TABLE x (\n  a integer,\n  a text " + MARK + "\n);", ["column a", "declared twice"]),
+    ("duplicate index", "CREATE INDEX i ON t (a);\nCREATE INDEX i ON t (b); " + MARK, ["app.i", "declared twice"]),
+    ("index named like a table", "CREATE INDEX t ON t (a); " + MARK, ["app.t", "declared twice"]),
+    ("duplicate policy", "CREATE POLICY p ON t USING (true);\nCREATE POLICY p ON t USING (false); " + MARK,
+     ["policy p", "declared twice"]),
+    ("duplicate constraint name",
+     "CREATE TABLE x (\n  a integer CONSTRAINT c CHECK (a > 0),\n  b integer CONSTRAINT c CHECK (b > 0) " + MARK + "\n);",
+     ["constraint c", "declared twice"]),
+    ("two primary keys", "CREATE TABLE x (\n  a integer PRIMARY KEY,\n  b integer PRIMARY KEY " + MARK + "\n);",
+     ["two primary keys"]),
+    ("unknown referenced table", "CREATE TABLE x (\n  id uuid,\n  y_id uuid REFERENCES y (id) " + MARK + "\n);",
+     ["app.y", "not declared"]),
+    ("unknown referenced column", "CREATE TABLE x (\n  id uuid,\n  t_id uuid REFERENCES t (nope) " + MARK + "\n);",
+     ["column nope", "does not exist", "app.t"]),
+    ("foreign key with no referenced columns and no primary key",
+     "CREATE TABLE x (\n  id uuid,\n  e_id uuid REFERENCES ext " + MARK + "\n);", ["name the referenced column"]),
+    ("unknown column in index", "CREATE INDEX i ON t (nope); " + MARK, ["column nope", "does not exist"]),
+    ("unknown column in index expression", "CREATE INDEX i ON t (\n  lower(nope) " + MARK + "\n);",
+     ["column nope", "does not exist"]),
+    ("unknown column in index WHERE", "CREATE INDEX i ON t (a)\n  WHERE nope > 0; " + MARK, ["column nope", "does not exist"]),
+    ("unknown column in CHECK", "CREATE TABLE x (\n  a integer,\n  CHECK (nope > 0) " + MARK + "\n);",
+     ["column nope", "does not exist", "table x"]),
+    ("unknown column in policy USING", "CREATE POLICY p ON t\n  USING (nope = 1); " + MARK,
+     ["column nope", "does not exist", "table t"]),
+    ("unknown column in policy WITH CHECK", "CREATE POLICY p ON t FOR INSERT\n  WITH CHECK (nope = 1); " + MARK,
+     ["column nope", "does not exist"]),
+    ("index on unknown table", "CREATE INDEX i ON nope (a); " + MARK, ["app.nope", "not declared"]),
+    ("policy on unknown table", "CREATE POLICY p ON nope USING (true); " + MARK, ["app.nope", "not declared"]),
+    ("policy with unknown role", "CREATE POLICY p ON t TO authenticated, nobody USING (true); " + MARK,
+     ["role nobody", "not declared"]),
+    ("table qualified with another schema", "CREATE TABLE other.x (a integer); " + MARK, ["another schema", "other"]),
+    ("view qualified with another schema", "CREATE VIEW other.v AS SELECT 1; " + MARK, ["another schema"]),
+    ("function qualified with another schema", "CREATE FUNCTION other.g() RETURNS int LANGUAGE sql AS 'SELECT 1'; " + MARK,
+     ["another schema"]),
+    ("serial type", "CREATE TABLE x (\n  id serial PRIMARY KEY " + MARK + "\n);", ["serial", "identity"]),
+    ("bigserial type", "CREATE TABLE x (\n  id bigserial " + MARK + "\n);", ["bigserial", "not supported"]),
+    ("alter table drop column", "ALTER TABLE t DROP COLUMN a; " + MARK, ["DropColumn", "not supported"]),
+    ("alter table alter column type", "ALTER TABLE t ALTER COLUMN a TYPE bigint; " + MARK, ["not supported"]),
+    ("alter table if exists", "ALTER TABLE IF EXISTS t ENABLE ROW LEVEL SECURITY; " + MARK, ["IF EXISTS"]),
+    ("add column to unknown table", "ALTER TABLE nope ADD COLUMN c text; " + MARK, ["app.nope", "not declared"]),
+    ("rls on a table the module does not create", "ALTER TABLE ext ENABLE ROW LEVEL SECURITY; " + MARK,
+     ["app.ext", "does not create it"]),
+    ("comment on unknown column", "COMMENT ON COLUMN t.nope IS 'x'; " + MARK, ["column nope", "does not exist"]),
+    ("comment on unknown table", "COMMENT ON TABLE nope IS 'x'; " + MARK, ["app.nope", "not declared"]),
+    ("comment on a function", "COMMENT ON FUNCTION f() IS 'x'; " + MARK, ["COMMENT ON TABLE", "COMMENT ON COLUMN"]),
+    ("trigger with undeclared function",
+     "CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION nope(); " + MARK,
+     ["trigger function nope", "not declared"]),
+    ("duplicate trigger",
+     "CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f();\n"
+     "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f(); " + MARK, ["trigger tr", "declared twice"]),
+    ("unnamed index", "CREATE INDEX ON t (a); " + MARK, ["name"]),
+    ("concurrently", "CREATE INDEX CONCURRENTLY i ON t (a); " + MARK, ["CONCURRENTLY"]),
+    ("partitioned table", "CREATE TABLE x (a integer) PARTITION BY RANGE (a); " + MARK, ["partitioning", "not supported"]),
+    ("inherited table", "CREATE TABLE x (c integer) INHERITS (t); " + MARK, ["inheritance", "not supported"]),
+    ("temporary table", "CREATE TEMP TABLE x (a integer); " + MARK, ["TEMP"]),
+    ("deferrable constraint", "CREATE TABLE x (\n  a integer UNIQUE DEFERRABLE " + MARK + "\n);", ["DEFERRABLE"]),
+    ("procedure", "CREATE PROCEDURE p() LANGUAGE sql AS 'SELECT 1'; " + MARK, ["procedures", "not supported"]),
+    ("duplicate extension", "CREATE EXTENSION pgcrypto;\nCREATE EXTENSION pgcrypto; " + MARK, ["pgcrypto", "declared twice"]),
+    ("enable rls on an extended external table",
+     "ALTER TABLE ext ADD COLUMN c text;\nALTER TABLE ext ENABLE ROW LEVEL SECURITY; " + MARK,
+     ["app.ext", "only the columns"]),
+    ("comment on an extended external table",
+     "ALTER TABLE ext ADD COLUMN c text;\nCOMMENT ON TABLE ext IS 'x'; " + MARK, ["app.ext", "only the columns"]),
+]
+
+
+@pytest.mark.parametrize("body, words", [pytest.param(b, w, id=i) for i, b, w in BAD_INPUTS])
+def test_bad_input_names_file_line_and_problem(body, words):
+    text = HEAD + body + "\n"
+    expected_line = next(n for n, line in enumerate(text.splitlines(), 1) if MARK in line)
+    assert expected_line > 5
+    known = external("ext")
+    known.primary_keys.clear()  # ext has no known primary key
+    with pytest.raises(SqlModelError) as info:
+        parse(text, known=known, roles={"editor"})
+    error = info.value
+    assert (error.file, error.line) == (FILE, expected_line), error.message
+    for word in words:
+        assert word in error.message
+    assert str(error) == f"{FILE}:{expected_line}: {error.message}"
+
+
+def test_error_lines_count_characters_not_bytes():
+    text = "-- " + "é" * 300 + "\n-- ü\n\nCREATE TABLE t (\n  a integer,\n  a text\n);\n"
+    with pytest.raises(SqlModelError) as info:
+        parse(text)
+    assert info.value.line == 6
+
+
+def test_roles_from_config_and_built_ins_are_accepted():
+    module = parse(TABLE_T + "CREATE POLICY p ON t TO public, anon, authenticated, service_role, editor USING (true);\n",
+                   roles={"editor"})
+    assert module.policies[0].roles == ["public", "anon", "authenticated", "service_role", "editor"]
+
+
+# --- module folders -----------------------------------------------------------------------------
+
+def write_module(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_foreign_key_cycle_between_two_tables(tmp_path):
+    folder = write_module(tmp_path / "m", {
+        "001_a.sql": "-- a\n\nCREATE TABLE a (id uuid PRIMARY KEY, b_id uuid);\n",
+        "002_b.sql": "-- b\n\nCREATE TABLE b (id uuid PRIMARY KEY, a_id uuid REFERENCES a (id));\n"
+                     "ALTER TABLE a ADD CONSTRAINT a_b_id_fkey FOREIGN KEY (b_id) REFERENCES b (id);\n",
+    })
+    with pytest.raises(SqlModelError) as info:
+        parse_module("m", "app", folder, KnownTables(), set(), display_root=tmp_path)
+    assert (info.value.file, info.value.line) == ("m/001_a.sql", 3)
+    assert "cycle" in info.value.message and "a -> b -> a" in info.value.message
+
+
+def test_file_not_named_with_a_number(tmp_path):
+    folder = write_module(tmp_path / "m", {"001_a.sql": "CREATE TABLE a (id uuid);\n", "tables.sql": "CREATE TABLE b (id uuid);\n"})
+    with pytest.raises(SqlModelError) as info:
+        parse_module("m", "app", folder, KnownTables(), set(), display_root=tmp_path)
+    assert Path(info.value.file).name == "tables.sql" and info.value.line == 1
+    assert "NNN_name.sql" in info.value.message
+
+
+def test_two_files_with_the_same_number(tmp_path):
+    folder = write_module(tmp_path / "m", {"001_a.sql": "CREATE TABLE a (id uuid);\n", "001_b.sql": "CREATE TABLE b (id uuid);\n"})
+    with pytest.raises(SqlModelError) as info:
+        parse_module("m", "app", folder, KnownTables(), set(), display_root=tmp_path)
+    assert Path(info.value.file).name == "001_b.sql" and info.value.line == 1
+    assert "001_a.sql" in info.value.message and "number 1" in info.value.message
+
+
+def test_files_are_read_in_number_order_and_shown_relative_to_the_root(tmp_path):
+    folder = write_module(tmp_path / "m", {
+        "010_c.sql": "CREATE INDEX idx_a ON a (id);\n",
+        "002_b.sql": "\nCREATE TABLE a (id uuid);\n",
+    })
+    module = parse_module("m", "app", folder, KnownTables(), set(), display_root=tmp_path)
+    assert module.tables[0].source == "m/002_b.sql:2"
+    assert module.indexes[0].source == "m/010_c.sql:1"
+
+
+def test_errors_in_later_files_name_that_file(tmp_path):
+    folder = write_module(tmp_path / "m", {
+        "001_a.sql": "CREATE TABLE a (id uuid);\n",
+        "002_b.sql": "-- b\n-- b\nCREATE INDEX idx ON a (nope);\n",
+    })
+    with pytest.raises(SqlModelError) as info:
+        parse_module("m", "app", folder, KnownTables(), set(), display_root=tmp_path)
+    assert (info.value.file, info.value.line) == ("m/002_b.sql", 3)
+
+
+def test_missing_and_empty_module_folders(tmp_path):
+    with pytest.raises(SqlModelError, match="does not exist"):
+        parse_module("m", "app", tmp_path / "nope", KnownTables(), set())
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SqlModelError, match="no .sql files"):
+        parse_module("m", "app", tmp_path / "empty", KnownTables(), set())
+
+
+# --- the real modules ---------------------------------------------------------------------------
+
+SEED_LEADS_COLUMNS = [
+    "visitor_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "email_hash",
+    "consent_ad_storage", "consent_ad_user_data", "consent_ad_personalization", "consent_updated_at",
+    "conversion_status",
+]
+
+
+def parse_tracking(known: KnownTables):
+    return parse_module("tracking", "public", ROOT / "sql" / "tracking", known, set(), display_root=ROOT)
+
+
+@pytest.fixture(scope="module")
+def tracking():
+    known = KnownTables(tables={("public", "leads"): None}, primary_keys={("public", "leads"): ["id"]})
+    return parse_tracking(known)
+
+
+def test_tracking_tables(tracking):
+    owned = [t.name for t in tracking.tables if t.managed == "table"]
+    assert owned == ["visitors", "conversions", "conversion_queue", "tracking_events"]
+    assert [(t.name, t.managed) for t in tracking.tables if t.managed != "table"] == [("leads", "columns")]
+    for table in tracking.tables:
+        if table.managed == "table":
+            assert table.rls_enabled, table.name
+            assert not table.rls_forced, table.name
+    assert tracking.policies == []
+    assert tracking.schemas == [] and tracking.extensions == []
+    assert tracking.functions == [] and tracking.triggers == [] and tracking.views == []
+
+
+def test_tracking_leads_extension(tracking):
+    leads = tracking.table("leads").inputs()
+    assert leads["source"] == "sql/tracking/002_leads_extension.sql:23"
+    assert [c["name"] for c in leads["columns"]] == SEED_LEADS_COLUMNS
+    fkey = constraint(leads, "leads_visitor_id_fkey")
+    assert fkey["references"] == {"schema": "public", "table": "visitors", "columns": ["id"]}
+    assert fkey["on_delete"] == "set null"
+    for consent in ("consent_ad_storage", "consent_ad_user_data", "consent_ad_personalization"):
+        assert column(leads, consent) | {"comment": None} == {
+            "name": consent, "type": "boolean", "not_null": True, "default": "FALSE", "comment": None}
+    assert column(leads, "consent_updated_at")["type"] == "timestamp with time zone"
+    assert not column(leads, "consent_updated_at")["not_null"]
+    status = column(leads, "conversion_status")
+    assert (status["type"], status["not_null"], status["default"]) == ("text", True, "'none'")
+    assert constraint(leads, "leads_conversion_status_check")["kind"] == "check"
+    assert all(c.get("comment") for c in leads["columns"])
+
+
+def test_tracking_indexes(tracking):
+    indexes = {i.name: i.inputs() for i in tracking.indexes}
+    assert indexes["idx_visitors_gclid"]["table"] == "visitors"
+    assert indexes["idx_visitors_gclid"]["elements"] == [{"column": "gclid"}]
+    assert indexes["idx_visitors_gclid"]["where"] == "gclid IS NOT NULL"
+    queue = indexes["idx_queue_status_next_retry"]
+    assert queue["table"] == "conversion_queue"
+    assert queue["elements"] == [{"column": "status"}, {"column": "next_retry_at"}]
+    assert queue["where"] == "status IN ('pending', 'failed')"
+    assert indexes["idx_conversions_type_converted_at"]["elements"] == [
+        {"column": "conversion_type"}, {"column": "converted_at", "order": "DESC"}]
+    assert indexes["idx_leads_visitor_id"]["table"] == "leads"
+
+
+def test_tracking_constraints_and_comments(tracking):
+    visitors = tracking.table("visitors")
+    assert "SHA-256" in visitors.column("ip_hash").comment
+    conversions = tracking.table("conversions").inputs()
+    assert constraint(conversions, "conversions_idempotency_key_key") == {
+        "name": "conversions_idempotency_key_key", "kind": "unique", "columns": ["idempotency_key"]}
+    lead_fk = constraint(conversions, "conversions_lead_id_fkey")
+    assert lead_fk["references"] == {"schema": "public", "table": "leads", "columns": ["id"]}
+    assert lead_fk["on_delete"] == "cascade"
+    assert column(conversions, "conversion_value")["type"] == "numeric(12,2)"
+    assert constraint(conversions, "conversions_pkey")["columns"] == ["id"]
+    queue = tracking.table("conversion_queue").inputs()
+    assert constraint(queue, "conversion_queue_conversion_id_platform_key")["columns"] == ["conversion_id", "platform"]
+    assert constraint(queue, "conversion_queue_conversion_id_fkey")["on_delete"] == "cascade"
+    events = tracking.table("tracking_events").inputs()
+    assert constraint(events, "tracking_events_visitor_id_fkey")["on_delete"] == "set null"
+
+
+def test_tracking_without_leads_declared_fails_at_the_alter():
+    with pytest.raises(SqlModelError) as info:
+        parse_tracking(KnownTables())
+    assert info.value.file == "sql/tracking/002_leads_extension.sql"
+    assert "public.leads" in info.value.message and "external_tables" in info.value.message
+
+
+def test_site_then_tracking_like_the_dev_stack():
+    known = KnownTables()
+    site = parse_module("site", "public", ROOT / "sql" / "site", known, set(), display_root=ROOT)
+    assert [(t.name, t.managed) for t in site.tables] == [("leads", "table")]
+    known.add_module(site)
+    assert known.primary_keys[("public", "leads")] == ["id"]
+    tracking = parse_tracking(known)
+    leads = tracking.table("leads")
+    assert leads.managed == "columns"
+    assert [c.name for c in leads.columns] == SEED_LEADS_COLUMNS
+    conversions = tracking.table("conversions").inputs()
+    assert constraint(conversions, "conversions_lead_id_fkey")["references"]["columns"] == ["id"]
+    known.add_module(tracking)
+    assert ("public", "visitors") in known.tables
+    # add_module records owned tables only: the site's leads columns are left as the site declared them.
+    assert known.tables[("public", "leads")] == {"id", "email", "name", "created_at"}
