@@ -72,18 +72,18 @@ def _check_name_columns(expr) -> list[str]:
     return list(used) if len(used) == 1 else []
 
 
-def _module_files(folder: Path) -> list[Path]:
+def _module_files(folder: Path, shown) -> list[Path]:
     def number(path: Path) -> int:
         prefix = path.name.split("_", 1)[0]
         if not prefix.isdigit():
-            raise SqlModelError(str(path), 1, "SQL files must be named NNN_name.sql (a number first)")
+            raise SqlModelError(shown(path), 1, "SQL files must be named NNN_name.sql (a number first)")
         return int(prefix)
 
     files = sorted(folder.glob("*.sql"), key=lambda p: (number(p), p.name))
     seen: dict[int, Path] = {}
     for path in files:
         if number(path) in seen:
-            raise SqlModelError(str(path), 1, f"file number {number(path)} is also used by {seen[number(path)].name}")
+            raise SqlModelError(shown(path), 1, f"file number {number(path)} is also used by {seen[number(path)].name}")
         seen[number(path)] = path
     return files
 
@@ -104,15 +104,20 @@ class ModuleParser:
 
     # --- entry point -------------------------------------------------------------------------
 
+    def _shown(self, path: Path) -> str:
+        """A path as errors and `source` show it: relative to the project when possible."""
+        if self.display_root and path.is_relative_to(self.display_root):
+            return str(path.relative_to(self.display_root))
+        return str(path)
+
     def parse_folder(self, folder: Path) -> Module:
         if not folder.is_dir():
-            raise SqlModelError(str(folder), 1, "module folder does not exist")
-        files = _module_files(folder)
+            raise SqlModelError(self._shown(folder), 1, "module folder does not exist")
+        files = _module_files(folder, self._shown)
         if not files:
-            raise SqlModelError(str(folder), 1, "module folder has no .sql files")
+            raise SqlModelError(self._shown(folder), 1, "module folder has no .sql files")
         for path in files:
-            shown = str(path.relative_to(self.display_root)) if self.display_root else str(path)
-            self.parse_text(shown, path.read_text(encoding="utf-8"))
+            self.parse_text(self._shown(path), path.read_text(encoding="utf-8"))
         self._check_foreign_keys()
         return self.module
 
