@@ -591,15 +591,10 @@ class ModuleParser:
         self._check_unique_relation(name, stmt.view)
         tables = []
         for node in walk(stmt.query):
-            if isinstance(node, ast.RangeVar) and not node.schemaname:
-                if self.module.table(node.relname):
-                    node.schemaname = self.module.schema
-                    tables.append(node.relname)
-                elif (self.module.schema, node.relname) not in self.known.tables and not any(
-                        v.name == node.relname for v in self.module.views):
-                    # Unqualified names that are neither module tables nor known tables are most
-                    # likely CTE names; PostgreSQL will reject a truly missing table at apply.
-                    pass
+            # Other unqualified names may be CTEs; a truly missing table fails at apply.
+            if isinstance(node, ast.RangeVar) and not node.schemaname and self.module.table(node.relname):
+                node.schemaname = self.module.schema
+                tables.append(node.relname)
         stmt.view.schemaname = self.module.schema
         stmt.replace = True
         self.module.views.append(View(
