@@ -3,6 +3,11 @@
 Ordering comes from data, not from file order: an index or policy takes its table's `name`
 output, a foreign key its referenced table's, a trigger its function's, so the engine (and the
 mock monitor in tests) creates and deletes them in a safe order.
+
+Every object the stack creates names the stack's owner role (`owner`, the owner Role's `name`
+output): the provider creates it as that role. Objects on a table that exists outside the stack
+(an external table the module only extends) are created as the connecting user instead, who
+owns or administers that table.
 """
 
 import pulumi
@@ -18,14 +23,21 @@ class TableRegistry:
 
     def __init__(self):
         self._tables: dict[tuple[str, str], resources.Table] = {}
+        self._created: set[tuple[str, str]] = set()
 
     def get(self, schema: str, name: str) -> resources.Table | None:
         return self._tables.get((schema, name))
+
+    def created(self, schema: str, name: str) -> bool:
+        """Whether a module of the stack creates (and so owns) the table."""
+        return (schema, name) in self._created
 
     def add(self, table: Table, resource: resources.Table) -> None:
         # A module that only extends a table registers too: its columns are what later
         # modules' indexes and foreign keys may need.
         self._tables[(table.schema, table.name)] = resource
+        if table.managed == "table":
+            self._created.add((table.schema, table.name))
 
 
 def _table_order(module: Module) -> list[Table]:
@@ -49,7 +61,10 @@ def _table_order(module: Module) -> list[Table]:
 
 class SchemaModule(pulumi.ComponentResource):
     def __init__(self, module: Module, config: ModuleConfig, registry: TableRegistry,
-                 pg_provider: postgresql.Provider, opts: pulumi.ResourceOptions | None = None):
+                 pg_provider: postgresql.Provider, owner: pulumi.Input[str],
+                 prerequisites: list[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None):
+        """`prerequisites`: what every table waits for (the roles its policies name, the owner's
+        rights on the schema, the auth functions); everything else waits for its table."""
         super().__init__("pgstack:index:SchemaModule", module.name, None, opts)
         pg_opts = pulumi.ResourceOptions(parent=self, provider=pg_provider)
 
@@ -59,15 +74,15 @@ class SchemaModule(pulumi.ComponentResource):
             return f"{module.name}/" + ".".join(parts)
 
         child = pulumi.ResourceOptions(parent=self)
-        prerequisites: list[pulumi.Resource] = []
+        prerequisites = list(prerequisites)
 
         schema_name: pulumi.Input[str] = module.schema
         if config.create_schema:
-            schema = postgresql.Schema(named(module.schema), name=module.schema, opts=pg_opts)
+            schema = postgresql.Schema(named(module.schema), name=module.schema, owner=owner, opts=pg_opts)
             schema_name = schema.name
             prerequisites.append(schema)
         for extra in module.schemas:
-            prerequisites.append(postgresql.Schema(named(extra.name), name=extra.name, opts=pg_opts))
+            prerequisites.append(postgresql.Schema(named(extra.name), name=extra.name, owner=owner, opts=pg_opts))
         for ext in module.extensions:
             prerequisites.append(postgresql.Extension(named(ext.name), name=ext.name, schema=ext.schema, opts=pg_opts))
 
@@ -80,9 +95,15 @@ class SchemaModule(pulumi.ComponentResource):
             found = found or registry.get(schema, name)
             return found.name if found is not None else name
 
+        def created_as(schema: str, table: str) -> dict:
+            """`owner` for an object on `table` when the stack owns the table, else nothing."""
+            own_table = schema == module.schema and module.table(table) is not None and module.table(table).managed == "table"
+            return {"owner": owner} if own_table or registry.created(schema, table) else {}
+
         for table in _table_order(module):
             props = table.inputs()
             props["schema"] = schema_name
+            props.update(created_as(table.schema, table.name))
             for constraint in props.get("constraints", []):
                 ref = constraint.get("references")
                 if ref and not (ref["schema"] == table.schema and ref["table"] == table.name):
@@ -98,29 +119,35 @@ class SchemaModule(pulumi.ComponentResource):
             registry.add(table, own[table.name])
 
         for index in module.indexes:
-            props = dict(index.inputs(), table=table_output(index.schema, index.table))
+            props = dict(index.inputs(), table=table_output(index.schema, index.table), **created_as(index.schema, index.table))
             resources.Index(named(index.schema, index.name), props, child)
 
         for policy in module.policies:
-            props = dict(policy.inputs(), table=table_output(policy.schema, policy.table))
+            props = dict(policy.inputs(), table=table_output(policy.schema, policy.table),
+                         **created_as(policy.schema, policy.table))
             resources.Policy(named(policy.schema, policy.table, policy.name), props, child)
 
         functions = {}
         for function in module.functions:
             functions[f"{function.schema}.{function.name}"] = resources.Function(
-                named(function.schema, f"{function.name}({function.arguments})"), function.inputs(),
-                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(own.values()))))
+                named(function.schema, f"{function.name}({function.arguments})"), dict(function.inputs(), owner=owner),
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(own.values()) + prerequisites)))
 
         for trigger in module.triggers:
-            props = dict(trigger.inputs(), table=table_output(trigger.schema, trigger.table))
+            props = dict(trigger.inputs(), table=table_output(trigger.schema, trigger.table),
+                         **created_as(trigger.schema, trigger.table))
             depends = [functions[trigger.function]] if trigger.function in functions else []
             resources.Trigger(named(trigger.schema, trigger.table, trigger.name), props,
                               pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)))
 
+        views = {}
         for view in module.views:
             depends = [own[t] for t in view.tables] + list(functions.values())
-            resources.View(named(view.schema, view.name), view.inputs(),
+            views[view.name] = resources.View(named(view.schema, view.name), dict(view.inputs(), owner=owner),
                            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)))
 
         self.tables = own
+        self.functions = functions
+        self.views = views
+        self.schema_name = schema_name
         self.register_outputs({"schema": schema_name, "tables": sorted(own)})

@@ -5,21 +5,13 @@ handed to `configure()`), so both see one definition of every key. Keys live und
 namespace `pgstack:`.
 """
 
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-NAMESPACE = "pgstack"
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")
-_DURATION = re.compile(r"^\d+\s*(ms|s|min|h)?$")
+from .access_settings import API_ROLES, BUILTIN_ROLES, GrantConfig, RoleConfig, read_grants, read_owner_role, read_roles
+from .settings_base import DURATION, NAMESPACE, ConfigError, as_bool, as_identifier, read_object
+
 TARGETS = ("postgres", "supabase")
-
-
-class ConfigError(ValueError):
-    def __init__(self, key: str, message: str):
-        self.key = f"{NAMESPACE}:{key}"
-        super().__init__(f"config {self.key}: {message}")
 
 
 @dataclass(frozen=True)
@@ -61,33 +53,13 @@ class StackSettings:
     target: str
     safety: Safety
     modules: tuple[ModuleConfig, ...]
-    roles: tuple[str, ...] = field(default_factory=tuple)
+    owner_role: str = "pgstack_owner"
+    roles: tuple[RoleConfig, ...] = field(default_factory=tuple)
+    grants: tuple[GrantConfig, ...] = field(default_factory=tuple)
 
-
-def _object(get: Callable[[str], Any], key: str, default):
-    raw = get(key)
-    if raw is None:
-        return default
-    if isinstance(raw, str):
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(key, f"is not valid JSON/YAML structure ({exc.msg})") from None
-    return raw
-
-
-def _bool(value, key: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise ConfigError(key, f"must be true or false, not {value!r}")
-
-
-def _identifier(value, key: str) -> str:
-    if not isinstance(value, str) or not _IDENTIFIER.match(value):
-        raise ConfigError(key, f"{value!r} is not a valid lower-case PostgreSQL identifier")
-    return value
+    def role_names(self) -> set[str]:
+        """Every role policies and grants may name: the built-in API roles and the stack's own."""
+        return set(API_ROLES) | {r.name for r in self.roles}
 
 
 def read_connection(get: Callable[[str], Any]) -> Connection:
@@ -106,7 +78,7 @@ def read_connection(get: Callable[[str], Any]) -> Connection:
 
 
 def read_safety(get: Callable[[str], Any]) -> Safety:
-    raw = _object(get, "safety", {})
+    raw = read_object(get, "safety", {})
     if not isinstance(raw, dict):
         raise ConfigError("safety", "must be an object")
     known = Safety.__dataclass_fields__
@@ -116,17 +88,17 @@ def read_safety(get: Callable[[str], Any]) -> Safety:
     values = {}
     for key in ("allow_data_loss", "concurrent_indexes"):
         if key in raw:
-            values[key] = _bool(raw[key], f"safety.{key}")
+            values[key] = as_bool(raw[key], f"safety.{key}")
     for key in ("lock_timeout", "statement_timeout"):
         if key in raw:
-            if not _DURATION.match(str(raw[key])):
+            if not DURATION.match(str(raw[key])):
                 raise ConfigError(f"safety.{key}", f"{raw[key]!r} is not a duration such as 5s, 500ms or 2min")
             values[key] = str(raw[key])
     return Safety(**values)
 
 
 def read_modules(get: Callable[[str], Any]) -> tuple[ModuleConfig, ...]:
-    raw = _object(get, "modules", None)
+    raw = read_object(get, "modules", None)
     if not raw or not isinstance(raw, list):
         raise ConfigError("modules", "must list the schema modules to deploy, e.g. [{name: tracking, schema: public}]")
     modules = []
@@ -137,17 +109,17 @@ def read_modules(get: Callable[[str], Any]) -> tuple[ModuleConfig, ...]:
         unknown = set(item) - {"name", "schema", "external_tables", "create_schema"}
         if unknown:
             raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key (known: name, schema, external_tables, create_schema)")
-        name = _identifier(item.get("name"), f"{key}.name")
-        schema = _identifier(item.get("schema"), f"{key}.schema")
+        name = as_identifier(item.get("name"), f"{key}.name")
+        schema = as_identifier(item.get("schema"), f"{key}.schema")
         external = item.get("external_tables", [])
         if not isinstance(external, list):
             raise ConfigError(f"{key}.external_tables", "must be a list of table names")
         for j, table in enumerate(external):
             for part in str(table).split("."):
-                _identifier(part, f"{key}.external_tables[{j}]")
+                as_identifier(part, f"{key}.external_tables[{j}]")
         if any(m.name == name for m in modules):
             raise ConfigError(f"{key}.name", f"module {name} is listed twice")
-        create_schema = _bool(item.get("create_schema", schema != "public"), f"{key}.create_schema")
+        create_schema = as_bool(item.get("create_schema", schema != "public"), f"{key}.create_schema")
         modules.append(ModuleConfig(name, schema, tuple(external), create_schema))
     return tuple(modules)
 
@@ -156,15 +128,16 @@ def read_settings(get: Callable[[str], Any]) -> StackSettings:
     target = get("target") or "postgres"
     if target not in TARGETS:
         raise ConfigError("target", f"must be one of {', '.join(TARGETS)}, not {target!r}")
-    roles = _object(get, "roles", [])
-    if not isinstance(roles, list):
-        raise ConfigError("roles", "must be a list")
-    for i, role in enumerate(roles):
-        _identifier(role if isinstance(role, str) else (role or {}).get("name"), f"roles[{i}]")
+    modules = read_modules(get)
+    owner = read_owner_role(get)
+    roles = read_roles(get, owner)
+    known_roles = set(API_ROLES) | {r.name for r in roles}
     return StackSettings(
         connection=read_connection(get),
         target=target,
         safety=read_safety(get),
-        modules=read_modules(get),
-        roles=tuple(r if isinstance(r, str) else r["name"] for r in roles),
+        modules=modules,
+        owner_role=owner,
+        roles=roles,
+        grants=read_grants(get, {m.name for m in modules}, known_roles),
     )

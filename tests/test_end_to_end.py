@@ -38,7 +38,8 @@ def relations(db, kind):
 def test_dev_stack_up_edit_remove(engine, db, sql_root):
     # 1. up on an empty database
     first = engine.up()
-    assert len(first.operations["create"]) == 13 and not first.changed().keys() - {"create"}
+    assert first.changed().keys() == {"create"}
+    assert len([n for n in first.operations["create"] if n.startswith(("site/", "tracking/"))]) == 13
     assert relations(db, "r") == {"leads", "visitors", "conversions", "conversion_queue", "tracking_events"}
     assert {"idx_visitors_gclid", "idx_queue_status_next_retry"} <= relations(db, "i")
     assert db.execute("SELECT count(*) FROM pg_class WHERE relname IN ('visitors', 'conversions', "

@@ -400,3 +400,19 @@ def test_create_or_replace_and_drops():
 ])
 def test_is_widening(old, new, widening):
     assert is_widening(old, new) is widening
+
+
+@pytest.mark.parametrize("kind, obj, expected", [
+    ("table", {"schema": "public", "name": "visitors", "owner": "pgstack_owner"},
+     'ALTER TABLE "public"."visitors" OWNER TO "pgstack_owner"'),
+    ("view", {"schema": "crm", "name": "active", "owner": "o"}, 'ALTER VIEW "crm"."active" OWNER TO "o"'),
+    ("function", {"schema": "auth", "name": "uid", "arguments": "", "owner": "o"},
+     'ALTER FUNCTION "auth"."uid"() OWNER TO "o"'),
+    ("function", {"schema": "s", "name": "f", "arguments": "integer, text", "owner": "o"},
+     'ALTER FUNCTION "s"."f"(integer, text) OWNER TO "o"'),
+])
+def test_change_owner(kind, obj, expected):
+    step = plan.change_owner(kind, obj)
+    assert step.statement.as_string(None) == expected
+    assert step.hazards == [] and step.transactional
+    assert obj["owner"] in step.description

@@ -9,6 +9,8 @@ from components.program import build
 from components.settings import ConfigError
 from tests.support.engine import stack_file_config
 
+GENERATED = "generated-Pa55word"
+CONFIG_SECRET = "s3cret-from-config"
 TRACKING_TABLES = {"visitors", "conversions", "conversion_queue", "tracking_events", "leads"}
 TRACKING_INDEXES = {"idx_visitors_gclid", "idx_leads_visitor_id", "idx_conversions_lead_id",
                     "idx_conversions_type_converted_at", "idx_queue_status_next_retry",
@@ -21,36 +23,51 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks):
         super().__init__(mocks)
         self.registrations = []
+        self.exports = {}  # name -> (value, is_secret)
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
+            raw = rpc.deserialize_properties(request.object)
             self.registrations.append({
                 "type": request.type, "name": request.name, "urn": response.urn, "parent": request.parent,
-                "dependencies": set(request.dependencies),
-                "inputs": {k: rpc.unwrap_rpc_secret(v) for k, v in rpc.deserialize_properties(request.object).items()},
+                "dependencies": set(request.dependencies), "protect": request.protect,
+                "inputs": {k: rpc.unwrap_rpc_secret(v) for k, v in raw.items()},
+                "secret_inputs": {k for k, v in raw.items() if rpc.is_rpc_secret(v)},
             })
         return response
 
 
+
 class EchoMocks(pulumi.runtime.Mocks):
     def new_resource(self, args):
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            return f"{args.name}-id", {**args.inputs, "result": GENERATED}
         return f"{args.name}-id", args.inputs
 
     def call(self, args):
         return {}
 
 
-def run_program(stack: str, config: dict | None = None) -> RecordingMonitor:
-    monitor = RecordingMonitor(EchoMocks())
+def run_program(stack: str, config: dict | None = None, monitor: RecordingMonitor | None = None) -> RecordingMonitor:
+    monitor = monitor or RecordingMonitor(EchoMocks())
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(EchoMocks(), project="pgstack", stack=stack, preview=False, monitor=monitor)
-    values = {**stack_file_config(stack), "pgstack:db_password": "s3cret-from-config", **(config or {})}
-    pulumi.runtime.set_all_config(values, secret_keys=["pgstack:db_password"])
+    values = {**stack_file_config(stack), "pgstack:db_password": CONFIG_SECRET, **(config or {})}
+    if stack == "prod":
+        values.setdefault("pgstack:analyst_password", "analyst-" + CONFIG_SECRET)
+    pulumi.runtime.set_all_config(values, secret_keys=[k for k in values if k.endswith("password")])
 
     @pulumi.runtime.test
     def program():
         build()
+
+        async def record_exports():
+            for name, value in runtime_settings.get_root_resource().outputs.items():
+                value = pulumi.Output.from_input(value)
+                monitor.exports[name] = (await value.future(), await value.is_secret())
+
+        return pulumi.Output.from_input(record_exports())
 
     program()
     return monitor
@@ -103,15 +120,158 @@ def test_data_dependencies(stack):
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_no_password_in_plain_inputs(stack):
+def test_no_password_in_plain_inputs_or_outputs(stack):
     monitor = run_program(stack)
+    passwords = (CONFIG_SECRET, GENERATED)
     for resource in monitor.registrations:
         for key, value in resource["inputs"].items():
-            if key == "password":
-                continue  # the postgresql provider's password input: a secret, checked below
-            assert "s3cret-from-config" not in str(value), (resource["name"], key)
+            if any(p in str(value) for p in passwords):
+                assert key in resource["secret_inputs"], (resource["name"], key)
+    roles = {r["inputs"]["name"]: r for r in of_type(monitor, "role:Role")}
+    for role in roles.values():
+        if role["inputs"].get("login"):
+            assert "password" in role["secret_inputs"], role["name"]
+    value, secret = monitor.exports["role_passwords"]
+    assert secret and set(value) == ({"authenticator", "developer"} if stack == "dev" else {"analyst"})
+    for name, (value, secret) in monitor.exports.items():
+        assert secret or not any(p in str(value) for p in passwords), name
     provider = next(r for r in monitor.registrations if r["type"] == "pulumi:providers:postgresql")
     assert provider["inputs"]["sslmode"] == ("disable" if stack == "dev" else "require")
+    assert "password" in provider["secret_inputs"]
+
+
+def _roles(monitor) -> dict:
+    return {r["inputs"]["name"]: {k: v for k, v in r["inputs"].items() if k not in ("name", "password")}
+            for r in of_type(monitor, "role:Role")}
+
+
+def _memberships(monitor) -> set:
+    return {(r["inputs"]["role"], r["inputs"]["grantRole"]) for r in of_type(monitor, "grantRole:GrantRole")}
+
+
+def _grants(monitor) -> set:
+    return {(r["inputs"]["role"], r["inputs"]["objectType"], r["inputs"]["schema"],
+             tuple(r["inputs"].get("objects", ())), tuple(r["inputs"]["privileges"]))
+            for r in of_type(monitor, "grant:Grant")}
+
+
+def _default_privileges(monitor) -> set:
+    return {(r["inputs"]["owner"], r["inputs"]["role"], r["inputs"]["schema"], r["inputs"]["objectType"],
+             tuple(r["inputs"]["privileges"])) for r in of_type(monitor, "defaultPrivileges:DefaultPrivileges")}
+
+
+ALL_TABLE = ("DELETE", "INSERT", "REFERENCES", "SELECT", "TRIGGER", "TRUNCATE", "UPDATE")
+WRITE = ("DELETE", "INSERT", "SELECT", "UPDATE")
+TRACKING_OWNED = tuple(sorted(TRACKING_TABLES - {"leads"}))
+
+
+def test_dev_roles_memberships_and_grants():
+    monitor = run_program("dev")
+    assert _roles(monitor) == {
+        "pgstack_owner": {"login": False},
+        "anon": {"login": False}, "authenticated": {"login": False},
+        "service_role": {"login": False, "bypassRowLevelSecurity": True},
+        "authenticator": {"login": True, "inherit": False},
+        "developer": {"login": True, "connectionLimit": 10.0, "statementTimeout": 60000.0},
+    }
+    assert _memberships(monitor) == {
+        ("postgres", "pgstack_owner"),
+        ("authenticator", "anon"), ("authenticator", "authenticated"), ("authenticator", "service_role"),
+        ("developer", "anon"), ("developer", "authenticated"), ("developer", "service_role"),
+    }
+    assert _grants(monitor) == {
+        ("pgstack_owner", "schema", "public", (), ("CREATE", "USAGE")),
+        *{(role, "schema", "auth", (), ("USAGE",)) for role in ("anon", "authenticated", "service_role")},
+        *{(role, "function", "auth", ("jwt", "role", "uid"), ("EXECUTE",))
+          for role in ("anon", "authenticated", "service_role")},
+        ("service_role", "schema", "public", (), ("USAGE",)),
+        ("service_role", "table", "public", ("leads",), WRITE),
+        ("service_role", "table", "public", TRACKING_OWNED, WRITE),
+        ("developer", "schema", "public", (), ("USAGE",)),
+        ("developer", "sequence", "public", (), ("SELECT", "UPDATE", "USAGE")),
+        ("developer", "table", "public", ("leads",), ALL_TABLE),
+        ("developer", "table", "public", TRACKING_OWNED, ALL_TABLE),
+    }
+    assert _default_privileges(monitor) == {
+        *{("pgstack_owner", role, "auth", "function", ("EXECUTE",)) for role in ("anon", "authenticated", "service_role")},
+        ("pgstack_owner", "service_role", "public", "table", WRITE),
+        ("pgstack_owner", "developer", "public", "table", ALL_TABLE),
+        ("pgstack_owner", "developer", "public", "sequence", ("SELECT", "UPDATE", "USAGE")),
+    }
+    # anon gets nothing on the tracking module.
+    assert not any(g[0] == "anon" and g[2] == "public" for g in _grants(monitor) | _default_privileges(monitor))
+
+
+def test_prod_roles_memberships_and_grants():
+    monitor = run_program("prod")
+    # Supabase's roles exist there: none is declared, only referred to.
+    assert _roles(monitor) == {
+        "pgstack_owner": {"login": False},
+        "analyst": {"login": True, "connectionLimit": 5.0, "statementTimeout": 30000.0},
+    }
+    assert next(r for r in of_type(monitor, "role:Role") if r["name"] == "pgstack_owner")["protect"] is True
+    assert _memberships(monitor) == {("postgres", "pgstack_owner")}
+    assert not [r for r in monitor.registrations if r["type"].startswith("random:")]
+    assert _grants(monitor) == {
+        ("pgstack_owner", "schema", "public", (), ("CREATE", "USAGE")),
+        ("pgstack_owner", "table", "public", ("leads",), ("REFERENCES",)),  # the site's table, outside the stack
+        ("service_role", "schema", "public", (), ("USAGE",)),
+        ("service_role", "table", "public", TRACKING_OWNED, WRITE),
+        ("analyst", "schema", "public", (), ("USAGE",)),
+        ("analyst", "table", "public", TRACKING_OWNED, ("SELECT",)),
+    }
+    assert _default_privileges(monitor) == {
+        ("pgstack_owner", "service_role", "public", "table", WRITE),
+        ("pgstack_owner", "analyst", "public", "table", ("SELECT",)),
+    }
+    assert not any(r["name"].startswith("supabase_auth/") for r in monitor.registrations)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_objects_are_created_as_the_owner_role(stack):
+    monitor = run_program(stack)
+    for resource in monitor.registrations:
+        if not resource["type"].startswith("pulumi-python:dynamic/"):
+            continue
+        on_site_table = resource["inputs"].get("table") == "leads" or resource["inputs"].get("name") == "leads"
+        if stack == "prod" and on_site_table:
+            assert "owner" not in resource["inputs"], resource["name"]  # leads belongs to the site
+        else:
+            assert resource["inputs"]["owner"] == "pgstack_owner", resource["name"]
+    urn = {r["name"]: r["urn"] for r in monitor.registrations}
+    visitors = next(r for r in monitor.registrations if r["name"] == "tracking/public.visitors")
+    assert urn["pgstack_owner"] in visitors["dependencies"]
+
+
+DEVELOPER = '{"name": "developer", "login": true, "password": "generate"}'
+BAD_CONFIG = [
+    ({"pgstack:grants": '[{"module": "tracking", "role": "analyts", "tables": ["select"]}]'},
+     r"pgstack:grants\[0\]\.role: unknown role 'analyts'"),
+    ({"pgstack:grants": '[{"module": "trackin", "role": "developer", "tables": ["select"]}]'},
+     r"pgstack:grants\[0\]\.module: unknown module 'trackin'"),
+    ({"pgstack:grants": '[{"module": "tracking", "role": "developer", "tables": ["select", "execute"]}]'},
+     r"pgstack:grants\[0\]\.tables\[1\]: privilege 'execute' does not exist for tables"),
+    ({"pgstack:grants": '[{"module": "tracking", "role": "developer", "schema": ["select"]}]'},
+     r"pgstack:grants\[0\]\.schema\[0\]: privilege 'select' does not exist for schema"),
+    ({"pgstack:roles": '[{"name": "app", "login": true}]'},
+     r"pgstack:roles\[0\]\.password: login role app needs a password"),
+    ({"pgstack:roles": f'[{DEVELOPER}, {{"name": "app", "login": true, "password": {{"secret": "app_password"}}}}]'},
+     r"pgstack:app_password: holds the password of role app \(roles\[1\]\.password\) and is not set"),
+    ({"pgstack:roles": '[{"name": "app", "member_of": ["pgstack_owner"]}]'},
+     r"pgstack:roles\[0\]\.member_of\[0\]: no role may be a member of the owner role"),
+    ({"pgstack:roles": '[{"name": "app", "bypassrls": true}]'},
+     r"pgstack:roles\[0\]\.bypassrls: unknown key .* only service_role does"),
+    ({"pgstack:roles": '[{"name": "service_role"}]'}, r"pgstack:roles\[0\]\.name: service_role is managed"),
+    ({"pgstack:roles": '[{"name": "app", "statement_timeout": "soon"}]'}, r"pgstack:roles\[0\]\.statement_timeout"),
+]
+
+
+@pytest.mark.parametrize("config, message", BAD_CONFIG)
+def test_bad_access_config_fails_before_any_resource(config, message):
+    monitor = RecordingMonitor(EchoMocks())
+    with pytest.raises(ConfigError, match=message):
+        run_program("dev", config, monitor)
+    assert monitor.registrations == []
 
 
 def test_bad_config_names_the_key():

@@ -276,3 +276,39 @@ def test_diff_during_preview_with_unknown_inputs(strict, db):
     index = Resource(strict, IndexProvider(), INDEX)
     diff = strict.diff(index.urn, index.id, index.outputs, index.inputs(dict(INDEX, table=Unknown())))
     assert diff["changes"] is True and diff["replaces"] == []
+
+
+def test_objects_created_as_owner_handed_over_and_owner_drift_restored(strict, db):
+    db.execute("DO $$ BEGIN CREATE ROLE test_owner NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    db.execute("GRANT CREATE, USAGE ON SCHEMA public TO test_owner")
+    owner_of = lambda rel: db.execute(  # noqa: E731
+        "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = %s", (rel,)).fetchone()[0]
+
+    # Created before ownership was declared (state from an older version): the connecting user owns it.
+    table = Resource(strict, TableProvider(), TABLE)
+    function = Resource(strict, FunctionProvider(), FUNCTION)
+    assert owner_of("accounts") == "postgres"
+    # Declaring the owner hands the objects over, as an update (no replacement, rows kept).
+    db.execute("INSERT INTO accounts (tenant) VALUES ('a')")
+    assert table.apply(dict(TABLE, owner="test_owner"))["replaces"] == []
+    function.apply(dict(FUNCTION, owner="test_owner"))
+    assert owner_of("accounts") == "test_owner" and count(db) == 1
+    assert db.execute("SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'touch'").fetchone()[0] == "test_owner"
+
+    # New objects are created as the owner: an index belongs to its table's owner, and a
+    # policy or trigger needs the owner's rights on the table.
+    Resource(strict, IndexProvider(), dict(INDEX, owner="test_owner"))
+    Resource(strict, PolicyProvider(), dict(POLICY, owner="test_owner"))
+    Resource(strict, TriggerProvider(), dict(TRIGGER, owner="test_owner"))
+    view = Resource(strict, ViewProvider(), dict(VIEW, owner="test_owner"))
+    assert owner_of("idx_accounts_email") == "test_owner" and owner_of("active_accounts") == "test_owner"
+
+    # Ownership changed by hand: refresh reports it, the next update restores it.
+    db.execute("ALTER TABLE accounts OWNER TO postgres")
+    db.execute("ALTER VIEW active_accounts OWNER TO postgres")
+    table.refresh()
+    view.refresh()
+    assert table.outputs["owner"] == "postgres" and view.outputs["owner"] == "postgres"
+    assert table.apply(dict(TABLE, owner="test_owner"))["changes"]
+    view.apply(dict(VIEW, owner="test_owner"))
+    assert owner_of("accounts") == "test_owner" and owner_of("active_accounts") == "test_owner"

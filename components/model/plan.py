@@ -195,3 +195,9 @@ def drop_trigger(trigger: dict) -> list[Step]:
 
 def drop_view(view: dict) -> list[Step]:
     return [Step(f"drop view {view['schema']}.{view['name']}", render.drop_view(view))]
+
+
+# --- ownership ---------------------------------------------------------------------------------
+
+def change_owner(kind: str, obj: dict) -> Step:
+    return Step(f"hand {kind} {obj['schema']}.{obj['name']} over to owner {obj['owner']}", render.alter_owner(kind, obj))

@@ -154,3 +154,11 @@ def drop_trigger(trigger: dict) -> sql.Composable:
 
 def drop_view(view: dict) -> sql.Composable:
     return sql.SQL("DROP VIEW IF EXISTS {}").format(qualified(view["schema"], view["name"]))
+
+
+def alter_owner(kind: str, obj: dict) -> sql.Composable:
+    """ALTER TABLE|VIEW|FUNCTION ... OWNER TO, for the object described by `obj`."""
+    target = qualified(obj["schema"], obj["name"])
+    if kind == "function":
+        target = sql.SQL("{}({})").format(target, sql.SQL(obj.get("arguments", "")))
+    return sql.SQL("ALTER {} {} OWNER TO {}").format(sql.SQL(kind.upper()), target, sql.Identifier(obj["owner"]))

@@ -8,6 +8,12 @@ Outputs are the declared inputs plus `applied`: the catalog's own rendering of e
 right after it was applied. `read` compares the live catalog with `applied`; an element that
 differs is reported in its live form, so `pulumi refresh` shows exactly what drifted and the
 next `pulumi up` puts the declared form back.
+
+Ownership: a resource whose inputs name an `owner` is created and changed as that role (SET
+ROLE), so the objects belong to a role no application logs in as, and only that role's default
+privileges apply to them. The connecting user must be a member of it (the program grants that).
+An object that belongs to someone else is first handed over (ALTER ... OWNER TO) as the
+connecting user.
 """
 
 from typing import Any, Callable
@@ -83,6 +89,11 @@ class CatalogObjectProvider(ResourceProvider):
     def plan_delete(self, props: dict) -> list[Step]:
         raise NotImplementedError
 
+    def change_owner(self, props: dict) -> Step | None:
+        """The step that hands the object to `props['owner']`; None for kinds without an owner
+        (an index, policy or trigger belongs to its table)."""
+        return None
+
     def after_failed_step(self, cur, props: dict) -> None:
         """Undo what a failed non-transactional step left behind (nothing, by default)."""
 
@@ -118,8 +129,9 @@ class CatalogObjectProvider(ResourceProvider):
         return CreateResult(self.object_id(new), {**new, APPLIED: applied})
 
     def update(self, id_: str, olds: dict, news: dict) -> UpdateResult:
-        new = definition(news)
-        applied = self._apply(new, self.plan_update(definition(olds), new))
+        old, new = definition(olds), definition(news)
+        handover = self.change_owner(new) if new.get("owner") and old.get("owner") != new["owner"] else None
+        applied = self._apply(new, self.plan_update(old, new), handover=handover)
         return UpdateResult({**new, APPLIED: applied})
 
     def delete(self, id_: str, props: dict) -> None:
@@ -154,7 +166,12 @@ class CatalogObjectProvider(ResourceProvider):
                 f"`{NAMESPACE}:safety` allow_data_loss: true for this stack (or keep the object declared)."
             )
 
-    def _apply(self, props: dict, steps: list[Step], introspect_after: bool = True) -> dict:
+    def _act_as_owner(self, cur, props: dict) -> None:
+        if props.get("owner"):
+            cur.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(props["owner"])))
+
+    def _apply(self, props: dict, steps: list[Step], introspect_after: bool = True,
+               handover: Step | None = None) -> dict:
         """Run the plan: transactional steps in one transaction, then any step that cannot run
         in a transaction (a concurrent index build) on its own. Returns the applied fingerprints."""
         self._refuse_data_loss(props, steps)
@@ -163,11 +180,15 @@ class CatalogObjectProvider(ResourceProvider):
             alone = [s for s in steps if not s.transactional]
             with conn.transaction(), conn.cursor() as cur:
                 self._session(cur, props)
+                if handover is not None:
+                    self._execute(cur, props, handover)
+                self._act_as_owner(cur, props)
                 for step in in_tx:
                     self._execute(cur, props, step)
             conn.autocommit = True
             with conn.cursor() as cur:
                 self._session(cur, props)
+                self._act_as_owner(cur, props)
                 for step in alone:
                     try:
                         self._execute(cur, props, step)

@@ -9,7 +9,8 @@ changed by hand. The live form is how a drifted element is reported in state.
 from psycopg import Cursor
 
 TABLE_OID = """
-SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, obj_description(c.oid, 'pg_class')
+SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, obj_description(c.oid, 'pg_class'),
+       pg_get_userbyid(c.relowner)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')
 """
@@ -41,19 +42,19 @@ FROM pg_policies WHERE schemaname = %s AND tablename = %s AND policyname = %s
 """
 
 FUNCTION = """
-SELECT pg_get_functiondef(p.oid)
+SELECT pg_get_functiondef(p.oid), pg_get_userbyid(p.proowner)
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = %s AND p.proname = %s AND oidvectortypes(p.proargtypes) = %s
 """
 
 TRIGGER = """
-SELECT pg_get_triggerdef(t.oid)
+SELECT pg_get_triggerdef(t.oid), NULL
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relname = %s AND t.tgname = %s AND NOT t.tgisinternal
 """
 
 VIEW = """
-SELECT pg_get_viewdef(c.oid)
+SELECT pg_get_viewdef(c.oid), pg_get_userbyid(c.relowner)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relname = %s AND c.relkind = 'v'
 """
@@ -66,7 +67,7 @@ def table(cur: Cursor, inputs: dict) -> dict | None:
     row = cur.execute(TABLE_OID, (inputs["schema"], inputs["name"])).fetchone()
     if row is None:
         return None
-    oid, rls_enabled, rls_forced, comment = row
+    oid, rls_enabled, rls_forced, comment, owner = row
     live = {}
     for name, type_, default, not_null, identity, col_comment in cur.execute(COLUMNS, (oid,)).fetchall():
         form = {"name": name, "type": type_, "not_null": not_null, "default": default,
@@ -80,6 +81,8 @@ def table(cur: Cursor, inputs: dict) -> dict | None:
         live["comment"] = (str(comment), comment)
         live["rls_enabled"] = (str(rls_enabled), rls_enabled)
         live["rls_forced"] = (str(rls_forced), rls_forced)
+        if "owner" in inputs:
+            live["owner"] = (owner, owner)
     return live
 
 
@@ -110,7 +113,13 @@ def _single(query: str, key: str):
             "view": (inputs["schema"], inputs["name"]),
         }[key]
         row = cur.execute(query, params).fetchone()
-        return None if row is None else {"definition": (row[0], row[0])}
+        if row is None:
+            return None
+        definition, owner = row
+        live = {"definition": (definition, definition)}
+        if owner is not None and "owner" in inputs:  # triggers have no owner of their own
+            live["owner"] = (owner, owner)
+        return live
     return introspect
 
 

@@ -23,6 +23,9 @@ class TableProvider(CatalogObjectProvider):
     def plan_delete(self, props):
         return plan.drop_table(props)
 
+    def change_owner(self, props):
+        return None if props.get("managed") == "columns" else plan.change_owner("table", props)
+
     def _managed_keys(self, props: dict, live: dict) -> dict:
         """For a table the module only extends, only its own columns and constraints count."""
         if props.get("managed") != "columns":
@@ -50,7 +53,7 @@ class TableProvider(CatalogObjectProvider):
             # Columns and constraints the resource never declared are not reported: another
             # module may own them (a module that extends this table adds its own columns).
             result[collection] = items
-        for key in ("comment", "rls_enabled", "rls_forced"):
+        for key in ("comment", "rls_enabled", "rls_forced", "owner"):
             if key in live and applied.get(key) != live[key][0]:
                 result[key] = live[key][1]
         return result
@@ -95,7 +98,6 @@ class PolicyProvider(CatalogObjectProvider):
         return plan.drop_policy(props)
 
 
-
 class FunctionProvider(CatalogObjectProvider):
     kind = "function"
     # A different signature or return type is a different function for PostgreSQL.
@@ -114,6 +116,9 @@ class FunctionProvider(CatalogObjectProvider):
 
     def plan_delete(self, props):
         return plan.drop_function(props)
+
+    def change_owner(self, props):
+        return plan.change_owner("function", props)
 
 
 class TriggerProvider(CatalogObjectProvider):
@@ -148,3 +153,6 @@ class ViewProvider(CatalogObjectProvider):
 
     def plan_delete(self, props):
         return plan.drop_view(props)
+
+    def change_owner(self, props):
+        return plan.change_owner("view", props)

@@ -6,9 +6,10 @@ would send it:
 
 - dynamic resources (tables, indexes, policies, ...) go to the real dynamic provider, running
   in its own process (ProviderProcess) with the pickled provider from the resource's inputs;
-- pulumi_postgresql resources go to a small double that issues the equivalent SQL (the real
-  provider is a Terraform plugin that cannot be downloaded here). Only the kinds this project
-  declares are supported; anything else fails loudly.
+- pulumi_postgresql and pulumi_random resources go to a small double that issues the
+  equivalent SQL (postgresql_double.py; the real providers are plugins that cannot be
+  downloaded here). Only the kinds this project declares are supported; anything else fails
+  loudly.
 
 State is kept between runs, so a test can `up`, edit a SQL file, `preview`, `up` again, and
 check the database. Like the engine, a run diffs each declared resource against its state,
@@ -21,14 +22,13 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import pulumi
 import yaml
-from psycopg import sql
 from pulumi.runtime import rpc, settings as runtime_settings
 
 from components.program import build
 
+from .postgresql_double import PostgresqlDouble
 from .provider_process import ProviderError, ProviderProcess
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -97,7 +97,9 @@ class EngineDouble:
         self.stack = stack
         self.sql_root = sql_root
         self.config = {**stack_file_config(stack), **connection_config(database), **(config or {})}
+        self.secret_keys = [k for k in self.config if k == "pgstack:db_password" or k.endswith("_password")]
         self.provider = ProviderProcess(self.config)
+        self.postgresql = PostgresqlDouble(database)
         self.state: dict[tuple[str, str], Entry] = {}
         self.lock = threading.Lock()
         self.errors: list[Exception] = []
@@ -120,7 +122,7 @@ class EngineDouble:
         self.errors = []
         runtime_settings.ROOT.set(None)
         pulumi.runtime.set_mocks(_Mocks(self, preview), project="pgstack", stack=self.stack, preview=preview)
-        pulumi.runtime.set_all_config(dict(self.config), secret_keys=["pgstack:db_password"])
+        pulumi.runtime.set_all_config(dict(self.config), secret_keys=self.secret_keys)
 
         @pulumi.runtime.test
         def program():
@@ -169,9 +171,8 @@ class EngineDouble:
     def _change(self, old: Entry, inputs: dict, preview: bool):
         if old.type.startswith(DYNAMIC_PREFIX):
             diff = self.provider.diff(self._urn(old.type, old.name), old.id, old.outputs, inputs)
-        else:
-            diff = {"changes": old.inputs != inputs, "replaces": ["*"] if old.inputs != inputs else [],
-                    "delete_before_replace": True}
+        else:  # the Terraform providers update these in place
+            diff = {"changes": old.inputs != inputs, "replaces": []}
         if not diff["changes"]:
             return "same", old.id, old.outputs
         if preview:
@@ -180,7 +181,10 @@ class EngineDouble:
             self._delete(old)
             id_, outputs = self._create(old.type, old.name, inputs)
             return "replace", id_, outputs
-        outputs = self.provider.update(self._urn(old.type, old.name), old.id, old.outputs, inputs)
+        if old.type.startswith(DYNAMIC_PREFIX):
+            outputs = self.provider.update(self._urn(old.type, old.name), old.id, old.outputs, inputs)
+        else:
+            outputs = self.postgresql.update(old.type, old.outputs, inputs)
         return "update", old.id, outputs
 
     def _urn(self, typ: str, name: str) -> str:
@@ -189,33 +193,13 @@ class EngineDouble:
     def _create(self, typ: str, name: str, inputs: dict):
         if typ.startswith(DYNAMIC_PREFIX):
             return self.provider.create(self._urn(typ, name), inputs)
-        self._postgresql_double(typ, inputs, create=True)
-        return inputs.get("name", name), inputs
+        return inputs.get("name", name), self.postgresql.create(typ, inputs)
 
     def _delete(self, entry: Entry) -> None:
         if entry.type.startswith(DYNAMIC_PREFIX):
             self.provider.delete(self._urn(entry.type, entry.name), entry.id, entry.outputs)
         else:
-            self._postgresql_double(entry.type, entry.inputs, create=False)
-
-    # --- pulumi_postgresql double --------------------------------------------------------------
-
-    def _postgresql_double(self, typ: str, inputs: dict, create: bool) -> None:
-        """The SQL the Terraform postgresql provider runs for the resources this project uses."""
-        name = sql.Identifier(inputs["name"])
-        if typ == "postgresql:index/schema:Schema":
-            statement = sql.SQL("CREATE SCHEMA IF NOT EXISTS {}" if create else "DROP SCHEMA IF EXISTS {}").format(name)
-        elif typ == "postgresql:index/extension:Extension":
-            if create:
-                statement = sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(name)
-                if inputs.get("schema"):
-                    statement = sql.SQL("{} SCHEMA {}").format(statement, sql.Identifier(inputs["schema"]))
-            else:
-                statement = sql.SQL("DROP EXTENSION IF EXISTS {}").format(name)
-        else:
-            raise NotImplementedError(f"the harness has no double for {typ}")
-        with psycopg.connect(**self.database, autocommit=True) as conn:
-            conn.execute(statement)
+            self.postgresql.delete(entry.type, entry.outputs)
 
 
 __all__ = ["EngineDouble", "ProviderError", "stack_file_config"]

@@ -1,0 +1,118 @@
+"""StackGrants: what each role may do, from `pgstack:grants`, as pulumi_postgresql resources.
+
+- Table (and view) and function privileges are granted per module on the module's own objects,
+  listed by name: a Grant is authoritative for the objects it lists, so it never touches tables
+  of the same schema that the stack does not manage.
+- Schema USAGE/CREATE, sequence privileges (sequences are not modelled; the grant covers the
+  schema's sequences) and default privileges belong to a schema, which several modules may
+  share (dev's `site` and `tracking` both use public): per schema and role they are the union
+  of what the modules in it grant. Default privileges are set for objects the owner role
+  creates, so a table added later gets the same rights.
+- The owner's own rights: CREATE and USAGE on schemas the stack does not create (public), and
+  REFERENCES on tables outside the stack that a foreign key points at.
+"""
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_postgresql as postgresql
+
+from .access_settings import GrantConfig
+from .model.objects import Module
+from .schema_module import SchemaModule
+from .settings import StackSettings
+
+
+@dataclass
+class _SchemaRights:
+    schema: set[str] = field(default_factory=set)
+    tables: set[str] = field(default_factory=set)
+    sequences: set[str] = field(default_factory=set)
+    functions: set[str] = field(default_factory=set)
+
+
+def _upper(privileges) -> list[str]:
+    return sorted(p.upper() for p in privileges)
+
+
+def owner_rights(settings: StackSettings, modules: list[tuple], owner: pulumi.Input[str],
+                 pg_provider: postgresql.Provider, parent: pulumi.Resource) -> list[pulumi.Resource]:
+    """Grants the owner role needs before it can create the modules' objects."""
+    opts = pulumi.ResourceOptions(parent=parent, provider=pg_provider)
+    database = settings.connection.dbname
+    resources = []
+    for schema in sorted({config.schema for config, _ in modules if not config.create_schema}):
+        resources.append(postgresql.Grant(
+            f"{settings.owner_role} on schema {schema}", database=database, role=owner, schema=schema,
+            object_type="schema", privileges=["CREATE", "USAGE"], opts=opts))
+    external: dict[str, set[str]] = {}
+    created = {(t.schema, t.name) for _, module in modules for t in module.tables if t.managed == "table"}
+    for _, module in modules:
+        for table in module.tables:
+            for constraint in table.constraints:
+                ref = constraint.references
+                if ref and (ref.schema, ref.table) not in created:
+                    external.setdefault(ref.schema, set()).add(ref.table)
+    for schema, tables in sorted(external.items()):
+        resources.append(postgresql.Grant(
+            f"{settings.owner_role} references {schema} external tables", database=database, role=owner,
+            schema=schema, object_type="table", objects=sorted(tables), privileges=["REFERENCES"], opts=opts))
+    return resources
+
+
+class StackGrants(pulumi.ComponentResource):
+    def __init__(self, settings: StackSettings, grants: tuple[GrantConfig, ...],
+                 components: dict[str, SchemaModule], modules: dict[str, Module],
+                 role_names: dict[str, pulumi.Input[str]], owner: pulumi.Input[str],
+                 pg_provider: postgresql.Provider, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("pgstack:index:Grants", "grants", None, opts)
+        self._opts = pulumi.ResourceOptions(parent=self, provider=pg_provider)
+        self._database = settings.connection.dbname
+        per_schema: dict[tuple[str, str], _SchemaRights] = {}
+        schema_waits: dict[str, list[pulumi.Resource]] = {}
+
+        for grant in grants:
+            module, component = modules[grant.module], components[grant.module]
+            role = role_names[grant.role]
+            rights = per_schema.setdefault((module.schema, grant.role), _SchemaRights())
+            rights.schema |= set(grant.schema)
+            rights.tables |= set(grant.tables)
+            rights.sequences |= set(grant.sequences)
+            rights.functions |= set(grant.functions)
+            schema_waits.setdefault(module.schema, []).append(component)
+
+            # The module's own tables and views (not a table it only adds columns to).
+            relations = [r.name for name, r in component.tables.items() if module.table(name).managed == "table"]
+            relations += [v.name for v in component.views.values()]
+            if grant.tables and relations:
+                self._grant(f"{grant.module}: {grant.role} on tables", role, module.schema, "table",
+                            _upper(grant.tables), objects=pulumi.Output.all(*relations).apply(sorted))
+            if grant.functions and component.functions:
+                names = [f.name for f in component.functions.values()]
+                self._grant(f"{grant.module}: {grant.role} on functions", role, module.schema, "function",
+                            _upper(grant.functions), objects=pulumi.Output.all(*names).apply(lambda n: sorted(set(n))))
+
+        for (schema, role_name), rights in sorted(per_schema.items()):
+            role = role_names[role_name]
+            waits = pulumi.ResourceOptions(depends_on=schema_waits[schema])
+            if rights.schema:
+                self._grant(f"{schema}: {role_name} on schema", role, schema, "schema", _upper(rights.schema),
+                            extra=waits)
+            if rights.sequences:
+                self._grant(f"{schema}: {role_name} on sequences", role, schema, "sequence",
+                            _upper(rights.sequences), extra=waits)
+            for object_type, privileges in (("table", rights.tables), ("sequence", rights.sequences),
+                                            ("function", rights.functions)):
+                if privileges:
+                    postgresql.DefaultPrivileges(
+                        f"{schema}: {role_name} on future {object_type}s", database=self._database, owner=owner,
+                        role=role, schema=schema, object_type=object_type, privileges=_upper(privileges),
+                        opts=pulumi.ResourceOptions.merge(self._opts, waits))
+        self.register_outputs({})
+
+    def _grant(self, name: str, role, schema: str, object_type: str, privileges: list[str], objects=None,
+               extra: pulumi.ResourceOptions | None = None) -> None:
+        postgresql.Grant(name, database=self._database, role=role, schema=schema, object_type=object_type,
+                         privileges=privileges, objects=objects,
+                         opts=pulumi.ResourceOptions.merge(self._opts, extra) if extra else self._opts)
+
