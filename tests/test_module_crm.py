@@ -472,3 +472,28 @@ def test_anon_gets_nothing_and_service_role_everything(seeded, conn):
         for table in TABLES:
             expected = 1 if table in OPERATOR_ONLY else seeded["A"][table] + seeded["B"][table]
             assert len(visible(conn, table)) == expected, table
+
+
+# --- the program, under Pulumi mocks, with the module in schema crm -----------------------------
+
+def test_program_declares_the_module_in_schema_crm():
+    """The stack files do not list crm yet; with it configured, the program declares its schema and
+    one resource per object, each depending on its table (and a table on the tables it references)."""
+    from tests.test_program_mocks import of_type, run_program
+
+    monitor = run_program("dev", {"pgstack:modules": json.dumps([{"name": "crm", "schema": SCHEMA}])})
+    urn = {r["name"]: r["urn"] for r in monitor.registrations}
+    module = next(r for r in monitor.registrations if r["type"] == "pgstack:index:SchemaModule" and r["name"] == "crm")
+    tables = [r for r in of_type(monitor, ":Table") if r["name"].startswith("crm/")]
+    indexes = [r for r in of_type(monitor, ":Index") if r["name"].startswith("crm/")]
+    policies = [r for r in of_type(monitor, ":Policy") if r["name"].startswith("crm/")]
+    assert sorted(r["inputs"]["name"] for r in tables) == sorted(TABLES)
+    assert len(indexes) == 36 and len(policies) == 13
+    for resource in tables + indexes + policies:
+        assert resource["parent"] == module["urn"]
+        assert resource["inputs"]["schema"] == SCHEMA
+    for resource in indexes + policies:
+        assert urn[f"crm/{SCHEMA}.{resource['inputs']['table']}"] in resource["dependencies"], resource["name"]
+    actions = next(r for r in tables if r["inputs"]["name"] == "lead_actions")
+    assert {urn[f"crm/{SCHEMA}.clients"], urn[f"crm/{SCHEMA}.lead_memory"]} <= actions["dependencies"]
+    assert any(r["inputs"].get("name") == SCHEMA for r in of_type(monitor, ":Schema"))
