@@ -251,7 +251,7 @@ def provide_environment(db) -> None:
 
 def apply_module(process: ProviderProcess, module) -> list[tuple]:
     """Create every object as `pulumi up` would (tables in file order, then indexes, then policies);
-    returns (provider, urn, id, outputs, inputs) for each."""
+    returns (urn, id, outputs, inputs) for each."""
     created = []
     kinds = [(TableProvider(), module.tables), (IndexProvider(), module.indexes), (PolicyProvider(), module.policies)]
     for provider, objects in kinds:
@@ -328,8 +328,7 @@ def applied(database, db):
 
 @pytest.fixture
 def seeded(applied, db):
-    counts = seed_rows(db)
-    return counts
+    return seed_rows(db)
 
 
 @pytest.fixture
@@ -422,6 +421,11 @@ def test_client_writes_its_own_rows(seeded, conn):
         assert conn.execute("UPDATE lead_memory SET current_tag = 'Follow-Up' WHERE id = %s", (lead,)).rowcount == 1
         assert conn.execute("DELETE FROM growth_brain WHERE event_type = 'conversion'").rowcount == 2  # A's only
         assert visible(conn, "lead_memory") == [CLIENT_A] * 3
+        # lead_actions has no DELETE policy, yet a lead's actions go with it: the cascade is not
+        # subject to RLS.
+        assert conn.execute("DELETE FROM lead_memory WHERE id = %s", (lead,)).rowcount == 1
+        assert conn.execute("SELECT count(*) FROM lead_actions WHERE lead_id = %s", (lead,)).fetchone()[0] == 0
+        assert len(visible(conn, "lead_actions")) == 2
 
 
 @pytest.mark.parametrize("table", ["lead_memory", "growth_brain"])
