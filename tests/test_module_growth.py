@@ -205,6 +205,7 @@ def test_retention_accepts_singular_units(growth):
     ("seo_rankings:\n  column: tracked_at\n", 1, "seo_rankings.keep: missing"),
     ("seo_rankings:\n  column: seen_at\n  keep: 365 days\n", 2, "seo_rankings.column: no column 'seen_at'"),
     ("seo_rankings:\n  column: keyword\n  keep: 365 days\n", 2, "seo_rankings.column: keyword is text, not a date"),
+    ("knowledge_base:\n  column: tags\n  keep: 365 days\n", 2, "knowledge_base.column: tags is text[], not a date"),
     ("knowledge_base:\n  column: created_at\n  keep: indefinite\n", 2, "knowledge_base.column: not used when keep is indefinite"),
     ("seo_rankings:\n  column: tracked_at\n  keep: 1 year\n  after: x\n", 4, "seo_rankings.after: unknown key"),
     ("seo_rankings: 365 days\n", 1, "seo_rankings: expected a mapping"),

@@ -25,7 +25,6 @@ from .objects import Module
 RETENTION_FILE = "retention.yaml"
 INDEFINITE = "indefinite"
 UNITS = {"day": "days", "days": "days", "month": "months", "months": "months", "year": "years", "years": "years"}
-TIME_TYPES = ("date", "timestamp")  # format_type() spellings start with these
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def parse_retention(display_name: str, text: str, module: Module) -> list[Retent
         column = table.column(column_node.value) if isinstance(column_node, yaml.ScalarNode) else None
         if column is None:
             raise error(column_node, f"{table_name}.column: no column {column_node.value!r} in table {table_name}")
-        if not column.type.startswith(TIME_TYPES) or column.type.endswith("[]"):
+        if not (column.type == "date" or column.type.startswith("timestamp")) or column.type.endswith("[]"):
             raise error(column_node, f"{table_name}.column: {column.name} is {column.type}, "
                                      f"not a date or timestamp")
         found.append(Retention(table=table_name, keep=keep, column=column.name, source=where))

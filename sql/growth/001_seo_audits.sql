@@ -67,8 +67,9 @@
 --     turn retention into dropping old partitions. Not now because the SQL
 --     model does not manage partitioned tables yet and, at the seed's estimate
 --     (~8 GB/year for 1000 shops), b-tree indexes serve these tables well.
---     Partitioning later means the unique indexes must include the partition
---     key (they already include the time column).
+--     Partitioning later means every unique index and the primary key must
+--     include the partition key: the unique indexes already do (they include
+--     the time column), the uuid primary keys would become (id, <time column>).
 
 -- One row per daily crawl of a shop's storefront.
 CREATE TABLE seo_audits (
