@@ -1,0 +1,478 @@
+"""The growth module (sql/growth, seed 002): what the model makes of it, its retention
+declarations, and the module applied to a real PostgreSQL with tenant isolation proven live.
+
+The live part creates what the program provides on plain PostgreSQL (the anon/authenticated/
+service_role roles, schema auth with auth.uid()/auth.jwt(), the module's schema, the grants),
+applies the module with the model's canonical DDL (components.model.render), then connects as
+authenticated with the settings of tenant A and tenant B.
+"""
+
+import json
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from pglast import ast, parse_sql
+from psycopg import errors, sql
+
+from components.model import render
+from components.model.errors import SqlModelError
+from components.model.parser import KnownTables, parse_module, walk
+from components.model.retention import Retention, load_retention, parse_retention
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDER = ROOT / "sql" / "growth"
+SCHEMA = "growth"
+
+SEED_TABLES = {
+    "seo_audits", "seo_rankings", "ad_campaigns", "ad_performance", "social_analytics",
+    "onboarding_progress", "feature_tours", "experiments", "experiment_results", "knowledge_base",
+    "ceo_briefings",
+}
+USER_TABLES = {"onboarding_progress", "feature_tours"}
+SHOP_TABLES = SEED_TABLES - USER_TABLES | {"social_posts"}
+SHOP_POLICY = "shop_domain = (SELECT current_setting('app.current_shop', TRUE))"
+USER_POLICY = "CAST((SELECT auth.uid()) AS text) = user_id"  # pglast's spelling of ::text
+
+
+@pytest.fixture(scope="module")
+def growth():
+    return parse_module("growth", SCHEMA, FOLDER, KnownTables(), set(), display_root=ROOT)
+
+
+# --- the model ----------------------------------------------------------------------------------
+
+def test_tables(growth):
+    # The seed's eleven, plus social_posts, which social_analytics references.
+    assert {t.name for t in growth.tables} == SEED_TABLES | {"social_posts"}
+    assert all(t.managed == "table" and t.schema == SCHEMA for t in growth.tables)
+    assert all(t.comment for t in growth.tables)
+    assert [(e.name, e.schema) for e in growth.extensions] == [("vector", None)]
+    assert growth.schemas == [] and growth.functions == [] and growth.triggers == [] and growth.views == []
+
+
+def test_knowledge_base_vector_and_indexes(growth):
+    kb = growth.table("knowledge_base")
+    assert kb.column("embedding").type == "vector(1536)"
+    assert kb.column("tags").type == "text[]"
+    indexes = {i.name: i.inputs() for i in growth.indexes if i.table == "knowledge_base"}
+    hnsw = indexes["idx_knowledge_base_embedding"]
+    assert (hnsw["method"], hnsw["elements"]) == ("hnsw", [{"column": "embedding", "opclass": "vector_cosine_ops"}])
+    assert "where" not in hnsw  # serves every ORDER BY embedding <=> $1 LIMIT k
+    gin = indexes["idx_knowledge_base_tags"]
+    assert (gin["method"], gin["elements"]) == ("gin", [{"column": "tags"}])
+    assert indexes["idx_knowledge_base_current"]["unique"] and indexes["idx_knowledge_base_current"]["where"] == "is_current"
+
+
+def test_knowledge_base_version_chain_references_itself(growth):
+    kb = growth.table("knowledge_base")
+    fk = next(c for c in kb.constraints if c.name == "knowledge_base_previous_version_id_fkey")
+    assert fk.kind == "foreign_key"
+    assert (fk.references.schema, fk.references.table) == (SCHEMA, "knowledge_base")
+    assert fk.columns == ["previous_version_id", "shop_domain"] and fk.references.columns == ["id", "shop_domain"]
+    assert fk.on_delete is None  # NO ACTION: a version in the middle of a chain cannot vanish
+
+
+def test_child_tables_carry_their_parents_shop(growth):
+    expected = {
+        "ad_performance": ("ad_campaigns", ["campaign_id", "shop_domain"]),
+        "social_analytics": ("social_posts", ["social_post_id", "shop_domain", "platform"]),
+        "experiment_results": ("experiments", ["experiment_id", "shop_domain"]),
+    }
+    for child, (parent, columns) in expected.items():
+        fks = [c for c in growth.table(child).constraints if c.kind == "foreign_key"]
+        assert [(f.references.table, f.columns, f.on_delete) for f in fks] == [(parent, columns, "cascade")]
+        target = fks[0].references.columns
+        assert target[:2] == ["id", "shop_domain"]
+        assert any(c.kind == "unique" and c.columns == target for c in growth.table(parent).constraints)
+
+
+def test_seed_uniques(growth):
+    def uniques(table):
+        found = [c.columns for c in growth.table(table).constraints if c.kind == "unique"]
+        found += [[e.column for e in i.elements] for i in growth.indexes
+                  if i.table == table and i.unique and not i.where]
+        return found
+
+    assert ["user_id", "shop_domain", "step_key"] in uniques("onboarding_progress")
+    assert ["user_id", "tour_key"] in uniques("feature_tours")
+    assert ["shop_domain", "experiment_key"] in uniques("experiments")
+    # One row per campaign and day / per post and snapshot / per experiment variant.
+    assert ["campaign_id", "date"] in uniques("ad_performance")
+    assert ["social_post_id", "measured_at"] in uniques("social_analytics")
+    assert ["experiment_id", "variant_key"] in uniques("experiment_results")
+
+
+def test_rls_on_every_table_with_policies_for_authenticated_only(growth):
+    for table in growth.tables:
+        assert table.rls_enabled, table.name
+        policies = [p for p in growth.policies if p.table == table.name]
+        permissive = [p for p in policies if p.permissive]
+        assert len(permissive) == 1, table.name
+        policy = permissive[0]
+        assert (policy.command, policy.roles) == ("all", ["authenticated"]), table.name
+        expected = USER_POLICY if table.name in USER_TABLES else SHOP_POLICY
+        assert policy.using == policy.with_check == expected, table.name
+    assert all(p.roles == ["authenticated"] for p in growth.policies)  # anon and public get nothing
+    restrictive = [(p.table, p.name) for p in growth.policies if not p.permissive]
+    assert restrictive == [("ceo_briefings", "ceo_briefings_ceo_only")]
+
+
+def _expression(text: str):
+    return parse_sql(f"SELECT {text}")[0].stmt.targetList[0].val
+
+
+def test_policy_functions_are_wrapped_in_a_sub_select(growth):
+    """current_setting() and auth.*() are evaluated once per query (an InitPlan), never per row."""
+    for policy in growth.policies:
+        for text in (policy.using, policy.with_check):
+            calls = [".".join(n.sval for n in node.funcname) for node in walk(_expression(text), skip_sublinks=True)
+                     if isinstance(node, ast.FuncCall)]
+            assert not [c for c in calls if c == "current_setting" or c.startswith("auth.")], (policy.name, text)
+
+
+def _policy_columns(growth, table: str) -> set[str]:
+    columns = set()
+    for policy in growth.policies:
+        if policy.table == table:
+            for text in (policy.using, policy.with_check):
+                columns |= {node.fields[-1].sval for node in walk(_expression(text), skip_sublinks=True)
+                            if isinstance(node, ast.ColumnRef)}
+    return columns
+
+
+def test_every_foreign_key_and_policy_column_leads_an_index(growth):
+    """Generic over the model: foreign keys (cascades, joins) and the columns RLS filters on (every
+    tenant query) each lead a full (non-partial) index, primary key or unique constraint.
+
+    For a composite foreign key that is its first column, the parent's id: the lookup PostgreSQL
+    runs for a cascade (`WHERE social_post_id = $1 AND shop_domain = $2 AND platform = $3`) is
+    served by it. Its other columns are the tenant copies (shop_domain, indexed anyway as the
+    policy column) and social_analytics.platform, which alone would be a useless index."""
+    for table in growth.tables:
+        leading = {c.columns[0] for c in table.constraints if c.kind in ("primary_key", "unique")}
+        leading |= {i.elements[0].column for i in growth.indexes if i.table == table.name and not i.where}
+        needed = {c.columns[0] for c in table.constraints if c.kind == "foreign_key"}
+        needed |= _policy_columns(growth, table.name)
+        assert needed, table.name
+        assert needed <= leading, (table.name, needed - leading)
+
+
+def test_every_index_and_constraint_is_named_by_convention(growth):
+    for index in growth.indexes:
+        assert index.name.startswith(f"idx_{index.table}_"), index.name
+    for table in growth.tables:
+        for constraint in table.constraints:
+            assert constraint.name.startswith(table.name + "_"), constraint.name
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+def test_retention_declarations(growth):
+    declared = load_retention(FOLDER, growth, display_root=ROOT)
+    assert [(r.table, r.column, r.keep) for r in declared] == [
+        ("seo_rankings", "tracked_at", "365 days"),
+        ("ad_performance", "date", "730 days"),
+        ("social_analytics", "measured_at", "365 days"),
+        ("experiment_results", None, None),
+        ("knowledge_base", None, None),
+        ("ceo_briefings", "created_at", "365 days"),
+    ]
+    assert declared[0].source.startswith("sql/growth/retention.yaml:")
+    # The table comment says the same thing, for whoever reads the catalog.
+    for r in declared:
+        comment = growth.table(r.table).comment
+        assert (f"Retention: {r.keep} on {r.column}" if r.keep else "Retention: indefinite") in comment, r.table
+
+
+def test_retention_without_file_is_empty(growth, tmp_path):
+    assert load_retention(tmp_path, growth) == []
+
+
+def test_retention_accepts_singular_units(growth):
+    text = "seo_audits:\n  column: crawled_at\n  keep: 1 Year\n"
+    assert parse_retention("r.yaml", text, growth) == [Retention("seo_audits", "1 years", "crawled_at", "r.yaml:1")]
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("nope:\n  keep: indefinite\n", 1, "nope: not a table module 'growth' creates"),
+    ("seo_rankings:\n  column: tracked_at\n  keep: 2 weeks\n", 3, "seo_rankings.keep: '2 weeks' is not"),
+    ("seo_rankings:\n  column: tracked_at\n  keep: 365\n", 3, "seo_rankings.keep: '365' is not"),
+    ("seo_rankings:\n  column: tracked_at\n  keep: 0 days\n", 3, "seo_rankings.keep: '0 days' is not"),
+    ("seo_rankings:\n  column: tracked_at\n  keep: 1 day; drop table x\n", 3, "seo_rankings.keep:"),
+    ("seo_rankings:\n  keep: 365 days\n", 1, "seo_rankings.column: missing"),
+    ("seo_rankings:\n  column: tracked_at\n", 1, "seo_rankings.keep: missing"),
+    ("seo_rankings:\n  column: seen_at\n  keep: 365 days\n", 2, "seo_rankings.column: no column 'seen_at'"),
+    ("seo_rankings:\n  column: keyword\n  keep: 365 days\n", 2, "seo_rankings.column: keyword is text, not a date"),
+    ("knowledge_base:\n  column: tags\n  keep: 365 days\n", 2, "knowledge_base.column: tags is text[], not a date"),
+    ("knowledge_base:\n  column: created_at\n  keep: indefinite\n", 2, "knowledge_base.column: not used when keep is indefinite"),
+    ("seo_rankings:\n  column: tracked_at\n  keep: 1 year\n  after: x\n", 4, "seo_rankings.after: unknown key"),
+    ("seo_rankings: 365 days\n", 1, "seo_rankings: expected a mapping"),
+    ("- seo_rankings\n", 1, "expected a mapping of table name"),
+    ("seo_rankings:\n  keep: indefinite\nseo_rankings:\n  keep: indefinite\n", 3, "seo_rankings: declared twice"),
+    ("seo_rankings:\n  keep: [1\n", 3, "invalid YAML"),
+])
+def test_retention_errors_name_file_line_and_key(growth, text, line, message):
+    with pytest.raises(SqlModelError) as info:
+        parse_retention("sql/growth/retention.yaml", text, growth)
+    assert (info.value.file, info.value.line) == ("sql/growth/retention.yaml", line)
+    assert message in info.value.message
+
+
+# --- live: applied to PostgreSQL ----------------------------------------------------------------
+
+SHOP_A, SHOP_B = "shop-a.myshopify.com", "shop-b.myshopify.com"
+USER_A, USER_B = str(uuid.uuid4()), str(uuid.uuid4())
+
+
+def provide_platform(db) -> None:
+    """What the program provides before a module is applied (Supabase has it built in)."""
+    for role, options in (("anon", ""), ("authenticated", ""), ("service_role", " BYPASSRLS")):
+        try:
+            db.execute(sql.SQL("CREATE ROLE {} NOLOGIN" + options).format(sql.Identifier(role)))
+        except errors.DuplicateObject:
+            pass  # roles are cluster-wide: another test created them
+    db.execute("CREATE SCHEMA auth")
+    db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(SCHEMA)))
+    db.execute("""CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
+                  SELECT (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid $$""")
+    db.execute("""CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$
+                  SELECT nullif(current_setting('request.jwt.claims', true), '')::jsonb $$""")
+    db.execute(sql.SQL("GRANT USAGE ON SCHEMA auth, {} TO anon, authenticated").format(sql.Identifier(SCHEMA)))
+
+
+def apply_module(db, module) -> None:
+    """The module's objects, in the order the program declares them, as the model renders them."""
+    for extension in module.extensions:
+        db.execute(sql.SQL("CREATE EXTENSION {}").format(sql.Identifier(extension.name)))
+    for table in module.tables:
+        inputs = table.inputs()
+        db.execute(render.create_table(inputs))
+        if table.rls_enabled:
+            db.execute(render.alter_table(inputs, sql.SQL("ENABLE ROW LEVEL SECURITY")))
+        db.execute(render.comment_on_table(inputs, table.comment))
+        for column in table.columns:
+            if column.comment:
+                db.execute(render.comment_on_column(inputs, column.name, column.comment))
+    for index in module.indexes:
+        db.execute(render.create_index(index.inputs()))
+    for policy in module.policies:
+        db.execute(render.create_policy(policy.inputs()))
+    # anon gets the same table privileges as authenticated here, to prove that RLS alone
+    # already denies it; the program's grants give it less.
+    db.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO anon, authenticated")
+               .format(sql.Identifier(SCHEMA)))
+
+
+def tenant_rows(shop: str, user: str) -> list[tuple[str, dict]]:
+    """One row in every table for one shop and one user, parents first."""
+    campaign, post, experiment, doc = (str(uuid.uuid4()) for _ in range(4))
+    return [
+        ("seo_audits", {"shop_domain": shop, "crawled_at": "2025-10-20T00:00:00Z", "avg_lcp": 2100}),
+        ("seo_rankings", {"shop_domain": shop, "keyword": "running shoes", "position": 3,
+                          "tracked_at": "2025-10-20T00:00:00Z"}),
+        ("ad_campaigns", {"id": campaign, "shop_domain": shop, "campaign_name": "Fall sale"}),
+        ("ad_performance", {"shop_domain": shop, "campaign_id": campaign, "date": "2025-10-20",
+                            "impressions": 1000, "clicks": 10, "cost": 5, "revenue": 20, "roas": 4}),
+        ("social_posts", {"id": post, "shop_domain": shop, "platform": "instagram"}),
+        ("social_analytics", {"shop_domain": shop, "social_post_id": post, "platform": "instagram",
+                              "measured_at": "2025-10-20T00:00:00Z", "likes": 5}),
+        ("onboarding_progress", {"user_id": user, "shop_domain": shop, "step_key": "connect_ads", "step_order": 1}),
+        ("feature_tours", {"user_id": user, "tour_key": "dashboard", "tour_name": "Dashboard"}),
+        ("experiments", {"id": experiment, "shop_domain": shop, "experiment_key": "hero", "experiment_name": "Hero"}),
+        ("experiment_results", {"shop_domain": shop, "experiment_id": experiment, "variant_key": "control"}),
+        ("knowledge_base", {"id": doc, "shop_domain": shop, "document_key": "returns", "document_type": "policy",
+                            "title": "Returns", "content": "30 days"}),
+        ("ceo_briefings", {"shop_domain": shop, "briefing_type": "weekly", "period_start": "2025-10-13",
+                           "period_end": "2025-10-19", "executive_summary": "Good week"}),
+    ]
+
+
+def insert(conn, table: str, row: dict):
+    return conn.execute(sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
+        sql.Identifier(SCHEMA, table), sql.SQL(", ").join(map(sql.Identifier, row)),
+        sql.SQL(", ").join(sql.Placeholder() * len(row))), list(row.values())).fetchone()[0]
+
+
+def tenant_key(table: str) -> str:
+    return "user_id" if table in USER_TABLES else "shop_domain"
+
+
+def visible(conn, table: str) -> list:
+    return [r[0] for r in conn.execute(sql.SQL("SELECT {} FROM {}").format(
+        sql.Identifier(tenant_key(table)), sql.Identifier(SCHEMA, table))).fetchall()]
+
+
+def session(database: dict, role: str, shop: str | None = None, claims: dict | None = None):
+    """A connection as `role` with the settings the API sets per request (none when None)."""
+    conn = psycopg.connect(**database, autocommit=True)
+    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+    if shop is not None:
+        conn.execute("SELECT set_config('app.current_shop', %s, false)", (shop,))
+    if claims is not None:
+        conn.execute("SELECT set_config('request.jwt.claims', %s, false)", (json.dumps(claims),))
+    return conn
+
+
+def claims_of(user: str, role: str = "ceo") -> dict:
+    return {"sub": user, "role": "authenticated", "app_metadata": {"shop_role": role}}
+
+
+@pytest.fixture
+def applied(database, db, growth):
+    provide_platform(db)
+    apply_module(db, growth)
+    ids = {}
+    for shop, user in ((SHOP_A, USER_A), (SHOP_B, USER_B)):
+        for table, row in tenant_rows(shop, user):
+            ids[(table, shop)] = insert(db, table, row)  # as the owner (superuser): RLS does not apply
+    return ids
+
+
+def test_live_module_matches_the_model(applied, db, growth):
+    tables = db.execute("SELECT relname, relrowsecurity FROM pg_class WHERE relnamespace = %s::regnamespace "
+                        "AND relkind = 'r'", (SCHEMA,)).fetchall()
+    assert dict(tables) == {t.name: True for t in growth.tables}
+    indexes = {r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s", (SCHEMA,))}
+    assert {i.name for i in growth.indexes} <= indexes
+    policies = db.execute("SELECT tablename, policyname, roles::text[], cmd FROM pg_policies WHERE schemaname = %s",
+                          (SCHEMA,)).fetchall()
+    assert {(t, p) for t, p, _, _ in policies} == {(p.table, p.name) for p in growth.policies}
+    assert {(tuple(r), c) for _, _, r, c in policies} == {(("authenticated",), "ALL")}
+    assert db.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                      "WHERE attrelid = 'growth.knowledge_base'::regclass AND attname = 'embedding'").fetchone()[0] \
+        == "vector(1536)"
+    assert "365 days" in db.execute("SELECT obj_description('growth.seo_rankings'::regclass)").fetchone()[0]
+
+
+def test_live_tenant_sees_only_its_rows_on_every_table(applied, database):
+    for shop, user in ((SHOP_A, USER_A), (SHOP_B, USER_B)):
+        with session(database, "authenticated", shop, claims_of(user)) as conn:
+            for table in SEED_TABLES | {"social_posts"}:
+                assert visible(conn, table) == [user if table in USER_TABLES else shop], table
+
+
+def test_live_writes_into_or_moves_to_another_tenant_are_refused(applied, database):
+    other_rows = dict(tenant_rows(SHOP_B, USER_B))
+    with session(database, "authenticated", SHOP_A, claims_of(USER_A)) as conn:
+        for table, row in tenant_rows(SHOP_A, USER_A):
+            key, other = tenant_key(table), (USER_B if table in USER_TABLES else SHOP_B)
+            # Insert a row for B (the parents it names are A's, or B's, whichever the row says).
+            with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
+                insert(conn, table, dict(other_rows[table], id=str(uuid.uuid4())) if "id" in row
+                       else other_rows[table])
+            # Move A's row to B.
+            with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
+                conn.execute(sql.SQL("UPDATE {} SET {} = %s").format(
+                    sql.Identifier(SCHEMA, table), sql.Identifier(key)), (other,))
+            # B's rows cannot even be addressed: updates and deletes touch nothing.
+            assert conn.execute(sql.SQL("UPDATE {} SET {} = {} WHERE {} = %s").format(
+                sql.Identifier(SCHEMA, table), sql.Identifier(key), sql.Identifier(key), sql.Identifier(key)),
+                (other,)).rowcount == 0
+            assert conn.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(
+                sql.Identifier(SCHEMA, table), sql.Identifier(key)), (other,)).rowcount == 0
+            assert visible(conn, table) == [USER_A if table in USER_TABLES else SHOP_A], table
+        # Its own tenant is writable: the policies refuse only the other one.
+        insert(conn, "seo_audits", {"shop_domain": SHOP_A, "crawled_at": "2025-10-21T00:00:00Z"})
+        assert conn.execute("DELETE FROM growth.seo_audits WHERE crawled_at = '2025-10-21T00:00:00Z'").rowcount == 1
+
+
+@pytest.mark.parametrize("shop, claims", [(None, None), ("", {})])
+def test_live_no_setting_means_no_rows_and_no_error(applied, database, shop, claims):
+    with session(database, "authenticated", shop, claims) as conn:
+        for table in SEED_TABLES | {"social_posts"}:
+            assert visible(conn, table) == [], table
+        with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
+            insert(conn, "seo_audits", {"shop_domain": SHOP_A, "crawled_at": "2025-10-21T00:00:00Z"})
+
+
+def test_live_anon_gets_nothing_even_with_privileges(applied, database):
+    with session(database, "anon", SHOP_A, claims_of(USER_A)) as conn:
+        for table in SEED_TABLES | {"social_posts"}:
+            assert visible(conn, table) == [], table
+        with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
+            insert(conn, "seo_audits", {"shop_domain": SHOP_A, "crawled_at": "2025-10-21T00:00:00Z"})
+
+
+def test_live_ceo_briefings_need_the_ceo_claim(applied, database):
+    with session(database, "authenticated", SHOP_A, claims_of(USER_A, role="staff")) as conn:
+        assert visible(conn, "ceo_briefings") == []
+        assert visible(conn, "seo_audits") == [SHOP_A]
+        with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
+            insert(conn, "ceo_briefings", dict(tenant_rows(SHOP_A, USER_A))["ceo_briefings"])
+
+
+def test_live_children_and_versions_stay_in_their_parents_shop(applied, db):
+    """Even the service role cannot hang a row under another shop's parent: the composite
+    foreign keys are what "RLS via the parent's shop_domain" rests on."""
+    with pytest.raises(errors.ForeignKeyViolation):
+        insert(db, "ad_performance", {"shop_domain": SHOP_A, "campaign_id": applied[("ad_campaigns", SHOP_B)],
+                                      "date": "2025-10-21"})
+    with pytest.raises(errors.ForeignKeyViolation):
+        insert(db, "social_analytics", {"shop_domain": SHOP_A, "social_post_id": applied[("social_posts", SHOP_A)],
+                                        "platform": "tiktok", "measured_at": "2025-10-21T00:00:00Z"})
+    with pytest.raises(errors.ForeignKeyViolation):
+        insert(db, "knowledge_base", {"shop_domain": SHOP_A, "document_key": "returns", "document_type": "policy",
+                                      "title": "Returns", "content": "60 days", "version": 2, "is_current": False,
+                                      "previous_version_id": applied[("knowledge_base", SHOP_B)]})
+    # The same version chain inside one shop works; the middle of a chain cannot be deleted.
+    v1 = applied[("knowledge_base", SHOP_A)]
+    db.execute("UPDATE growth.knowledge_base SET is_current = false WHERE id = %s", (v1,))
+    insert(db, "knowledge_base", {"shop_domain": SHOP_A, "document_key": "returns", "document_type": "policy",
+                                  "title": "Returns", "content": "60 days", "version": 2, "previous_version_id": v1})
+    with pytest.raises(errors.ForeignKeyViolation):
+        db.execute("DELETE FROM growth.knowledge_base WHERE id = %s", (v1,))
+    assert db.execute("DELETE FROM growth.knowledge_base WHERE document_key = 'returns' AND shop_domain = %s",
+                      (SHOP_A,)).rowcount == 2
+
+
+def test_live_similarity_search_uses_the_hnsw_index(applied, db, database):
+    # 2000 random vectors; the correlated sub-select gives each row its own. With 1536
+    # dimensions the planner's costs favour a sequential scan plus top-N sort up to ~800 rows
+    # (measured: seq at 700, hnsw at 1000), and for a tenant, whose RLS filter the planner
+    # estimates at 1/ndistinct(shop_domain) of the rows, still at 1200: right for tables that small.
+    db.execute("""
+        INSERT INTO growth.knowledge_base (shop_domain, document_key, document_type, title, content,
+                                           embedding, embedding_model)
+        SELECT %s, 'doc-' || g, 'faq', 'Doc ' || g, 'content',
+               (SELECT array_agg(random() - 0.5) FROM generate_series(1, 1536) WHERE g > 0)::vector(1536),
+               'text-embedding-3-small'
+        FROM generate_series(1, 2000) AS g""", (SHOP_A,))
+    db.execute("ANALYZE growth.knowledge_base")
+    probe = "[" + ",".join(["0.01"] * 1536) + "]"
+    query = "SELECT id FROM growth.knowledge_base ORDER BY embedding <=> %s::vector(1536) LIMIT 5"
+
+    def plan(conn) -> str:
+        return "\n".join(r[0] for r in conn.execute("EXPLAIN " + query, (probe,)))
+
+    # The planner's own choice: enable_seqscan and friends are left at their defaults.
+    assert db.execute("SHOW enable_seqscan").fetchone()[0] == "on"
+    assert "Index Scan using idx_knowledge_base_embedding" in plan(db)
+    # Also for a tenant, with the RLS filter on top of the index scan.
+    with session(database, "authenticated", SHOP_A, claims_of(USER_A)) as conn:
+        assert "Index Scan using idx_knowledge_base_embedding" in plan(conn)
+        assert len(conn.execute(query, (probe,)).fetchall()) == 5
+
+
+def test_live_through_the_provider_round_trips_without_drift(database, db, growth):
+    """The module through the real dynamic-provider process (as `pulumi up` runs it), then
+    `refresh` of every resource: the vector column, hnsw/gin indexes, composite and
+    self-referencing foreign keys and the restrictive policy all read back as declared."""
+    from components.provider import IndexProvider, PolicyProvider, TableProvider
+    from tests.conftest import stack_config
+    from tests.support.provider_process import ProviderProcess
+    from tests.test_provider_live import Resource
+
+    provide_platform(db)
+    db.execute("CREATE EXTENSION vector")
+    process = ProviderProcess(stack_config(database, safety=json.dumps({"allow_data_loss": False})))
+    try:
+        resources = [(Resource(process, TableProvider(), t.inputs()), t.inputs()) for t in growth.tables]
+        resources += [(Resource(process, IndexProvider(), i.inputs()), i.inputs()) for i in growth.indexes]
+        resources += [(Resource(process, PolicyProvider(), p.inputs()), p.inputs()) for p in growth.policies]
+        for resource, inputs in resources:
+            assert resource.refresh(), inputs["name"]
+            assert resource.apply(inputs)["changes"] is False, inputs["name"]
+    finally:
+        process.close()
