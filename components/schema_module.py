@@ -123,8 +123,10 @@ class SchemaModule(pulumi.ComponentResource):
             resources.Index(named(index.schema, index.name), props, child)
 
         for policy in module.policies:
-            props = dict(policy.inputs(), table=table_output(policy.schema, policy.table),
-                         **created_as(policy.schema, policy.table))
+            # Created as the connecting user (a member of the owner, so allowed to): a policy has
+            # no owner, and its expression may call functions the owner cannot reach, such as
+            # Supabase's auth.uid() (schema auth grants USAGE to postgres, not to other roles).
+            props = dict(policy.inputs(), table=table_output(policy.schema, policy.table))
             resources.Policy(named(policy.schema, policy.table, policy.name), props, child)
 
         functions = {}

@@ -44,7 +44,7 @@ def test_dev_stack_up_edit_remove(engine, db, sql_root):
     assert {"idx_visitors_gclid", "idx_queue_status_next_retry"} <= relations(db, "i")
     assert db.execute("SELECT count(*) FROM pg_class WHERE relname IN ('visitors', 'conversions', "
                       "'conversion_queue', 'tracking_events') AND relrowsecurity").fetchone()[0] == 4
-    assert db.execute("SELECT count(*) FROM pg_policies").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM pg_policies WHERE schemaname = 'public'").fetchone()[0] == 0
     assert "SHA-256" in db.execute("SELECT col_description('public.visitors'::regclass, "
                                    "(SELECT attnum FROM pg_attribute WHERE attrelid = 'public.visitors'::regclass "
                                    "AND attname = 'ip_hash'))").fetchone()[0]

@@ -481,11 +481,11 @@ def test_anon_gets_nothing_and_service_role_everything(seeded, conn):
 # --- the program, under Pulumi mocks, with the module in schema crm -----------------------------
 
 def test_program_declares_the_module_in_schema_crm():
-    """The stack files do not list crm yet; with it configured, the program declares its schema and
-    one resource per object, each depending on its table (and a table on the tables it references)."""
+    """The dev stack lists crm in schema crm: the program declares its schema and one resource per
+    object, each depending on its table (and a table on the tables it references)."""
     from tests.test_program_mocks import of_type, run_program
 
-    monitor = run_program("dev", {"pgstack:modules": json.dumps([{"name": "crm", "schema": SCHEMA}])})
+    monitor = run_program("dev")
     urn = {r["name"]: r["urn"] for r in monitor.registrations}
     module = next(r for r in monitor.registrations if r["type"] == "pgstack:index:SchemaModule" and r["name"] == "crm")
     tables = [r for r in of_type(monitor, ":Table") if r["name"].startswith("crm/")]

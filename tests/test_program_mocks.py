@@ -95,7 +95,8 @@ def test_tracking_declared_once_under_its_module(stack):
         else:
             assert table["inputs"]["managed"] == "table"
             assert table["inputs"]["rls_enabled"] is True
-    assert of_type(monitor, ":Policy") == []  # deny-all: no policy lets anon (or anyone) in
+    # deny-all: no policy lets anon (or anyone) in
+    assert [r for r in of_type(monitor, ":Policy") if r["name"].startswith("tracking/")] == []
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -103,6 +104,8 @@ def test_data_dependencies(stack):
     monitor = run_program(stack)
     urn = {r["name"]: r["urn"] for r in monitor.registrations}
     for index in of_type(monitor, ":Index"):
+        if not index["name"].startswith("tracking/"):
+            continue
         table = f"tracking/public.{index['inputs']['table']}"
         assert urn[table] in index["dependencies"], index["name"]
     conversions = next(r for r in monitor.registrations if r["name"] == "tracking/public.conversions")
@@ -149,15 +152,16 @@ def _memberships(monitor) -> set:
     return {(r["inputs"]["role"], r["inputs"]["grantRole"]) for r in of_type(monitor, "grantRole:GrantRole")}
 
 
-def _grants(monitor) -> set:
+def _grants(monitor, schemas=("public", "auth")) -> set:
     return {(r["inputs"]["role"], r["inputs"]["objectType"], r["inputs"]["schema"],
              tuple(r["inputs"].get("objects", ())), tuple(r["inputs"]["privileges"]))
-            for r in of_type(monitor, "grant:Grant")}
+            for r in of_type(monitor, "grant:Grant") if r["inputs"]["schema"] in schemas}
 
 
-def _default_privileges(monitor) -> set:
+def _default_privileges(monitor, schemas=("public", "auth")) -> set:
     return {(r["inputs"]["owner"], r["inputs"]["role"], r["inputs"]["schema"], r["inputs"]["objectType"],
-             tuple(r["inputs"]["privileges"])) for r in of_type(monitor, "defaultPrivileges:DefaultPrivileges")}
+             tuple(r["inputs"]["privileges"])) for r in of_type(monitor, "defaultPrivileges:DefaultPrivileges")
+            if r["inputs"]["schema"] in schemas}
 
 
 ALL_TABLE = ("DELETE", "INSERT", "REFERENCES", "SELECT", "TRIGGER", "TRUNCATE", "UPDATE")
@@ -202,6 +206,18 @@ def test_dev_roles_memberships_and_grants():
     assert not any(g[0] == "anon" and g[2] == "public" for g in _grants(monitor) | _default_privileges(monitor))
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_tenant_modules_are_granted_to_authenticated_and_never_to_anon(stack):
+    monitor = run_program(stack)
+    for schema in ("growth", "crm"):
+        tables = sorted(r["inputs"]["name"] for r in of_type(monitor, ":Table") if r["inputs"]["schema"] == schema)
+        grants = _grants(monitor, (schema,))
+        for role in ("authenticated", "service_role"):
+            assert (role, "table", schema, tuple(tables), WRITE) in grants
+            assert (role, "schema", schema, (), ("USAGE",)) in grants
+        assert not any(g[0] == "anon" for g in grants | _default_privileges(monitor, (schema,)))
+
+
 def test_prod_roles_memberships_and_grants():
     monitor = run_program("prod")
     # Supabase's roles exist there: none is declared, only referred to.
@@ -232,6 +248,9 @@ def test_objects_are_created_as_the_owner_role(stack):
     monitor = run_program(stack)
     for resource in monitor.registrations:
         if not resource["type"].startswith("pulumi-python:dynamic/"):
+            continue
+        if resource["type"].endswith(":Policy"):  # no owner; created as the connecting user
+            assert "owner" not in resource["inputs"], resource["name"]
             continue
         on_site_table = resource["inputs"].get("table") == "leads" or resource["inputs"].get("name") == "leads"
         if stack == "prod" and on_site_table:

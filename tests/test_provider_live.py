@@ -296,9 +296,8 @@ def test_objects_created_as_owner_handed_over_and_owner_drift_restored(strict, d
     assert db.execute("SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'touch'").fetchone()[0] == "test_owner"
 
     # New objects are created as the owner: an index belongs to its table's owner, and a
-    # policy or trigger needs the owner's rights on the table.
+    # trigger needs the owner's rights on the table.
     Resource(strict, IndexProvider(), dict(INDEX, owner="test_owner"))
-    Resource(strict, PolicyProvider(), dict(POLICY, owner="test_owner"))
     Resource(strict, TriggerProvider(), dict(TRIGGER, owner="test_owner"))
     view = Resource(strict, ViewProvider(), dict(VIEW, owner="test_owner"))
     assert owner_of("idx_accounts_email") == "test_owner" and owner_of("active_accounts") == "test_owner"

@@ -9,6 +9,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
+from components.model.parser import KnownTables, parse_module
+from components.program import SUPABASE_AUTH_DIR
 from tests.support.engine import EngineDouble
 
 TRACKING = ("visitors", "conversions", "conversion_queue", "tracking_events")
@@ -164,10 +166,14 @@ def test_a_table_added_later_gets_the_default_privileges(dev, db, database):
 
 @pytest.fixture
 def prod(database, db):
-    """The prod stack on a database prepared like a Supabase project: API roles exist, and the
-    site's leads table exists, owned by the connecting user."""
+    """The prod stack on a database prepared like a Supabase project: API roles and auth.uid()
+    exist, and the site's leads table exists, owned by the connecting user."""
     for role, extra in (("anon", ""), ("authenticated", ""), ("service_role", " BYPASSRLS")):
         db.execute(f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN{extra}; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    db.execute("CREATE SCHEMA auth")
+    for function in parse_module("auth", "auth", SUPABASE_AUTH_DIR, KnownTables()).functions:
+        db.execute(function.definition)
+    db.execute("GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role")
     db.execute("CREATE TABLE leads (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text NOT NULL)")
     engine = EngineDouble(database, stack="prod", config={"pgstack:analyst_password": "analyst-" + uuid.uuid4().hex})
     engine.up()
@@ -179,7 +185,7 @@ def prod(database, db):
 def test_prod_declares_no_supabase_role_and_keeps_the_site_table(prod, db):
     assert not any(e.type.endswith("role:Role") and e.name in ("anon", "authenticated", "service_role", "authenticator")
                    for e in prod.state.values())
-    assert "auth" not in {r[0] for r in db.execute("SELECT nspname FROM pg_namespace")}
+    assert not any(e.name.startswith("supabase_auth/") for e in prod.state.values())
     owner = dict(db.execute("SELECT relname, pg_get_userbyid(relowner) FROM pg_class "
                             "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'").fetchall())
     assert owner == {"leads": "postgres", **{t: "pgstack_owner" for t in TRACKING}}

@@ -155,7 +155,9 @@ class CatalogObjectProvider(ResourceProvider):
         same way when applying and when reading back."""
         cur.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
                     (self._safety.lock_timeout, self._safety.statement_timeout))
-        cur.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(props["schema"])))
+        # `extensions` is where Supabase installs extensions (vector, pgcrypto); a schema in the
+        # path that does not exist is skipped.
+        cur.execute(sql.SQL("SET search_path TO {}, public, extensions").format(sql.Identifier(props["schema"])))
 
     def _refuse_data_loss(self, props: dict, steps: list[Step]) -> None:
         losing = [s for s in steps if DATA_LOSS in s.hazards]
