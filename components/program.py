@@ -4,16 +4,34 @@ All modules are parsed and checked before the first resource is declared, so a b
 bad config key stops the run before anything reaches a database.
 """
 
+import re
+from datetime import date
 from pathlib import Path
 
 import pulumi
 import pulumi_postgresql as postgresql
 
+from .model.objects import Module
 from .model.parser import KnownTables, parse_module
+from .model.partitions import monthly_key_problem
 from .schema_module import SchemaModule, TableRegistry
-from .settings import NAMESPACE, StackSettings, read_settings
+from .settings import NAMESPACE, ConfigError, ModuleConfig, StackSettings, read_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def check_partitions(config: ModuleConfig, module: Module) -> None:
+    """Each modules[i].partitions entry names a RANGE-partitioned table of this module, and no
+    other relation of the module takes a name a partition will have (<table>_YYYY_MM)."""
+    relations = [t.name for t in module.tables] + [i.name for i in module.indexes] + [v.name for v in module.views]
+    for spec in config.partitions:
+        problem = monthly_key_problem(module.table(spec.table))
+        if problem:
+            raise ConfigError(spec.key, f"table {spec.table} of module {module.name}: {problem}")
+        for name in relations:
+            if re.fullmatch(rf"{re.escape(spec.table)}_\d{{4}}_\d{{2}}", name):
+                raise ConfigError(spec.key, f"module {module.name} declares {name}, a name its monthly "
+                                            f"partitions use; rename it")
 
 
 def load_modules(settings: StackSettings, sql_root: Path, display_root: Path):
@@ -27,12 +45,14 @@ def load_modules(settings: StackSettings, sql_root: Path, display_root: Path):
             known.tables.setdefault((schema or config.schema, name), None)
         module = parse_module(config.name, config.schema, sql_root / config.name, known,
                               set(settings.roles), display_root=display_root)
+        check_partitions(config, module)
         known.add_module(module)
         modules.append((config, module))
     return modules
 
 
-def build(sql_root: Path | None = None) -> dict:
+def build(sql_root: Path | None = None, today: date | None = None) -> dict:
+    """`today` (UTC date by default) decides which monthly partitions exist; tests inject it."""
     config = pulumi.Config(NAMESPACE)
     settings = read_settings(config.get)
     sql_root = sql_root or PROJECT_DIR / "sql"
@@ -49,6 +69,6 @@ def build(sql_root: Path | None = None) -> dict:
     registry = TableRegistry()
     components = {}
     for module_config, module in modules:
-        components[module.name] = SchemaModule(module, module_config, registry, pg_provider)
+        components[module.name] = SchemaModule(module, module_config, registry, pg_provider, today=today)
     pulumi.export("modules", {name: c.urn for name, c in components.items()})
     return components

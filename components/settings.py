@@ -8,6 +8,7 @@ namespace `pgstack:`.
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Callable
 
 NAMESPACE = "pgstack"
@@ -48,11 +49,23 @@ class Safety:
 
 
 @dataclass(frozen=True)
+class PartitionConfig:
+    """modules[i].partitions.<table>: monthly partitions of a partitioned table of the module."""
+
+    key: str  # the config key, e.g. "modules[2].partitions.event", for later errors and `source`
+    table: str
+    start: date  # first day of the first month; fixed, so no month ever leaves the set
+    ahead: int = 3  # months created ahead of the current one
+    interval: str = "month"
+
+
+@dataclass(frozen=True)
 class ModuleConfig:
     name: str
     schema: str
     external_tables: tuple[str, ...] = ()  # "leads" or "schema.leads"
     create_schema: bool = True  # false for schemas that already exist (public)
+    partitions: tuple[PartitionConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,40 @@ def read_safety(get: Callable[[str], Any]) -> Safety:
     return Safety(**values)
 
 
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+PARTITION_KEYS = ("interval", "start", "ahead")
+MAX_AHEAD = 24
+
+
+def read_partitions(raw, key: str) -> tuple[PartitionConfig, ...]:
+    """`{event: {interval: month, start: "2026-01", ahead: 3}}` under modules[i].partitions."""
+    if not isinstance(raw, dict):
+        raise ConfigError(key, "must map table names to {interval: month, start: YYYY-MM, ahead: N}")
+    result = []
+    for table, spec in raw.items():
+        table_key = f"{key}.{table}"
+        _identifier(table, table_key)
+        if not isinstance(spec, dict):
+            raise ConfigError(table_key, "must be an object {interval: month, start: YYYY-MM, ahead: N}")
+        for name in spec:
+            if name not in PARTITION_KEYS:
+                raise ConfigError(f"{table_key}.{name}", f"unknown key (known: {', '.join(PARTITION_KEYS)})")
+        interval = spec.get("interval", "month")
+        if interval != "month":
+            raise ConfigError(f"{table_key}.interval", f"must be month (the only interval supported), not {interval!r}")
+        match = _MONTH.match(str(spec.get("start", "")))
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise ConfigError(f"{table_key}.start", f"must be the first month as YYYY-MM, not {spec.get('start')!r}")
+        ahead = spec.get("ahead", 3)
+        if isinstance(ahead, str) and ahead.isdigit():
+            ahead = int(ahead)
+        if isinstance(ahead, bool) or not isinstance(ahead, int) or not 0 <= ahead <= MAX_AHEAD:
+            raise ConfigError(f"{table_key}.ahead", f"must be a whole number of months from 0 to {MAX_AHEAD}, not {ahead!r}")
+        result.append(PartitionConfig(key=table_key, table=table, ahead=ahead, interval=interval,
+                                      start=date(int(match.group(1)), int(match.group(2)), 1)))
+    return tuple(result)
+
+
 def read_modules(get: Callable[[str], Any]) -> tuple[ModuleConfig, ...]:
     raw = _object(get, "modules", None)
     if not raw or not isinstance(raw, list):
@@ -134,9 +181,10 @@ def read_modules(get: Callable[[str], Any]) -> tuple[ModuleConfig, ...]:
         key = f"modules[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(key, "must be an object with name and schema")
-        unknown = set(item) - {"name", "schema", "external_tables", "create_schema"}
+        unknown = set(item) - {"name", "schema", "external_tables", "create_schema", "partitions"}
         if unknown:
-            raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key (known: name, schema, external_tables, create_schema)")
+            raise ConfigError(f"{key}.{sorted(unknown)[0]}",
+                              "unknown key (known: name, schema, external_tables, create_schema, partitions)")
         name = _identifier(item.get("name"), f"{key}.name")
         schema = _identifier(item.get("schema"), f"{key}.schema")
         external = item.get("external_tables", [])
@@ -148,7 +196,8 @@ def read_modules(get: Callable[[str], Any]) -> tuple[ModuleConfig, ...]:
         if any(m.name == name for m in modules):
             raise ConfigError(f"{key}.name", f"module {name} is listed twice")
         create_schema = _bool(item.get("create_schema", schema != "public"), f"{key}.create_schema")
-        modules.append(ModuleConfig(name, schema, tuple(external), create_schema))
+        partitions = read_partitions(item.get("partitions", {}), f"{key}.partitions")
+        modules.append(ModuleConfig(name, schema, tuple(external), create_schema, partitions))
     return tuple(modules)
 
 
