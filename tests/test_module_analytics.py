@@ -611,6 +611,17 @@ def test_live_partitions_over_time_and_refused_deletion(database, tmp_path):
         assert preview.changed() == {"create": [f"analytics/analytics.event_2026_{m:02d}" for m in (6, 7, 8)]}
         engine.up()
 
+        # Drift: RLS disabled on a partition by hand is reported by read and restored by up.
+        with psycopg.connect(**database, autocommit=True) as db:
+            db.execute("ALTER TABLE analytics.event_2026_02 DISABLE ROW LEVEL SECURITY")
+        part = next(e for e in engine.state.values() if e.name == "analytics/analytics.event_2026_02")
+        _, part.outputs = engine.provider.read(engine._urn(part.type, part.name), part.id, part.outputs)
+        assert part.outputs["rls_enabled"] is False
+        assert engine.up().changed() == {"update": ["analytics/analytics.event_2026_02"]}
+        with psycopg.connect(**database) as db:
+            assert db.execute("SELECT relrowsecurity FROM pg_class WHERE oid = 'analytics.event_2026_02'::regclass"
+                              ).fetchone()[0] is True
+
         later = {"event": {"interval": "month", "start": "2026-02", "ahead": 2}}
         engine.config["pgstack:modules"] = json.dumps([{"name": "analytics", "schema": "analytics", "partitions": later}])
         with pytest.raises(ProviderError, match=r"refusing to drop partition analytics\.event_2026_01 and all its rows"):
