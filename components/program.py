@@ -9,6 +9,8 @@ plain-PostgreSQL target first the built-in `supabase_auth` module: schema auth w
 auth.role(), auth.jwt()), then the grants on what the modules created.
 """
 
+import re
+from datetime import date
 from pathlib import Path
 
 import pulumi
@@ -16,10 +18,12 @@ import pulumi_postgresql as postgresql
 
 from .access_settings import API_ROLES, GrantConfig
 from .grants import StackGrants, owner_rights
+from .model.objects import Module
 from .model.parser import KnownTables, parse_module
+from .model.partitions import monthly_key_problem
 from .roles import StackRoles, configured_passwords
 from .schema_module import SchemaModule, TableRegistry
-from .settings import NAMESPACE, ModuleConfig, StackSettings, read_settings
+from .settings import NAMESPACE, ConfigError, ModuleConfig, StackSettings, read_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SUPABASE_AUTH = ModuleConfig(name="supabase_auth", schema="auth", create_schema=True)
@@ -27,6 +31,30 @@ SUPABASE_AUTH_DIR = Path(__file__).resolve().parent / "supabase_auth"
 # What Supabase grants on its auth helpers, granted the same way on plain PostgreSQL.
 SUPABASE_AUTH_GRANTS = tuple(GrantConfig(SUPABASE_AUTH.name, role, schema=("usage",), functions=("execute",))
                              for role in API_ROLES)
+
+
+def check_partitions(config: ModuleConfig, module: Module) -> None:
+    """Each modules[i].partitions entry names a RANGE-partitioned table of this module, and no
+    other relation of the module takes a name a partition will have (<table>_YYYY_MM)."""
+    relations = [t.name for t in module.tables] + [i.name for i in module.indexes] + [v.name for v in module.views]
+    for spec in config.partitions:
+        problem = monthly_key_problem(module.table(spec.table))
+        if problem:
+            raise ConfigError(spec.key, f"table {spec.table} of module {module.name}: {problem}")
+        for name in relations:
+            if re.fullmatch(rf"{re.escape(spec.table)}_\d{{4}}_\d{{2}}", name):
+                raise ConfigError(spec.key, f"module {module.name} declares {name}, a name its monthly "
+                                            f"partitions use; rename it")
+
+
+def skip_extensions(config: ModuleConfig, module: Module) -> None:
+    """Leave out the extensions the stack config says this stack does not install."""
+    declared = {e.name for e in module.extensions}
+    for j, name in enumerate(config.skip_extensions):
+        if name not in declared:
+            raise ConfigError(f"{config.key}.skip_extensions[{j}]", f"module {module.name} does not declare "
+                              f"extension {name} (it declares: {', '.join(sorted(declared)) or 'none'})")
+    module.extensions = [e for e in module.extensions if e.name not in config.skip_extensions]
 
 
 def load_modules(settings: StackSettings, sql_root: Path, display_root: Path):
@@ -43,12 +71,15 @@ def load_modules(settings: StackSettings, sql_root: Path, display_root: Path):
             known.tables.setdefault((schema or config.schema, name), None)
         module = parse_module(config.name, config.schema, folder, known, settings.role_names(),
                               display_root=display_root)
+        check_partitions(config, module)
+        skip_extensions(config, module)
         known.add_module(module)
         modules.append((config, module))
     return modules
 
 
-def build(sql_root: Path | None = None) -> dict:
+def build(sql_root: Path | None = None, today: date | None = None) -> dict:
+    """`today` (UTC date by default) decides which monthly partitions exist; tests inject it."""
     config = pulumi.Config(NAMESPACE)
     settings = read_settings(config.get)
     sql_root = sql_root or PROJECT_DIR / "sql"
@@ -70,7 +101,7 @@ def build(sql_root: Path | None = None) -> dict:
     components: dict[str, SchemaModule] = {}
     for module_config, module in modules:
         components[module.name] = SchemaModule(module, module_config, registry, pg_provider, roles.owner,
-                                               prerequisites)
+                                               prerequisites, today=today)
         if module_config is SUPABASE_AUTH:  # policies call auth.uid(): it must exist first
             prerequisites = prerequisites + list(components[module.name].functions.values())
 

@@ -9,7 +9,9 @@ from typing import Optional
 import pulumi
 from pulumi.dynamic import Resource
 
-from .provider import FunctionProvider, IndexProvider, PolicyProvider, TableProvider, TriggerProvider, ViewProvider
+from .provider import (
+    FunctionProvider, IndexProvider, PartitionProvider, PolicyProvider, TableProvider, TriggerProvider, ViewProvider,
+)
 
 
 class Table(Resource, module="pgstack", name="Table"):
@@ -54,3 +56,12 @@ class View(Resource, module="pgstack", name="View"):
 
     def __init__(self, resource_name: str, props: dict, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(ViewProvider(), resource_name, props, opts)
+
+
+class Partition(Resource, module="pgstack", name="Partition"):
+    """One partition of a partitioned table (from stack config, not from SQL files)."""
+
+    name: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, props: dict, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(PartitionProvider(), resource_name, props, opts)

@@ -10,11 +10,14 @@ output): the provider creates it as that role. Objects on a table that exists ou
 owns or administers that table.
 """
 
+from datetime import date, datetime, timezone
+
 import pulumi
 import pulumi_postgresql as postgresql
 
 from . import resources
 from .model.objects import Module, Table
+from .model.partitions import monthly_partitions
 from .settings import ModuleConfig
 
 
@@ -62,7 +65,8 @@ def _table_order(module: Module) -> list[Table]:
 class SchemaModule(pulumi.ComponentResource):
     def __init__(self, module: Module, config: ModuleConfig, registry: TableRegistry,
                  pg_provider: postgresql.Provider, owner: pulumi.Input[str],
-                 prerequisites: list[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None):
+                 prerequisites: list[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None,
+                 today: date | None = None):
         """`prerequisites`: what every table waits for (the roles its policies name, the owner's
         rights on the schema, the auth functions); everything else waits for its table."""
         super().__init__("pgstack:index:SchemaModule", module.name, None, opts)
@@ -117,6 +121,16 @@ class SchemaModule(pulumi.ComponentResource):
 
         for table in module.tables:
             registry.add(table, own[table.name])
+
+        # Monthly partitions from stack config (modules[i].partitions), each waiting for its
+        # table's name output. The months run from the fixed `start` to today + `ahead`, so a
+        # later run only ever adds partitions (see model/partitions.py).
+        today = today or datetime.now(timezone.utc).date()
+        for spec in config.partitions:
+            for partition in monthly_partitions(module.table(spec.table), spec.start, spec.ahead, today,
+                                                source=f"pgstack:{spec.key}"):
+                props = dict(partition.inputs(), schema=schema_name, table=own[spec.table].name, owner=owner)
+                resources.Partition(named(partition.schema, partition.name), props, child)
 
         for index in module.indexes:
             props = dict(index.inputs(), table=table_output(index.schema, index.table), **created_as(index.schema, index.table))

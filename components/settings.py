@@ -5,7 +5,9 @@ handed to `configure()`), so both see one definition of every key. Keys live und
 namespace `pgstack:`.
 """
 
+import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Callable
 
 from .access_settings import API_ROLES, BUILTIN_ROLES, GrantConfig, RoleConfig, read_grants, read_owner_role, read_roles
@@ -40,11 +42,27 @@ class Safety:
 
 
 @dataclass(frozen=True)
+class PartitionConfig:
+    """modules[i].partitions.<table>: monthly partitions of a partitioned table of the module."""
+
+    key: str  # the config key, e.g. "modules[2].partitions.event", for later errors and `source`
+    table: str
+    start: date  # first day of the first month; fixed, so no month ever leaves the set
+    ahead: int = 3  # months created ahead of the current one
+    interval: str = "month"
+
+
+@dataclass(frozen=True)
 class ModuleConfig:
     name: str
     schema: str
     external_tables: tuple[str, ...] = ()  # "leads" or "schema.leads"
     create_schema: bool = True  # false for schemas that already exist (public)
+    partitions: tuple[PartitionConfig, ...] = ()
+    # Extensions the module declares that this stack does not install (the embedded dev
+    # PostgreSQL is built without pgcrypto); checked against the module when it is loaded.
+    skip_extensions: tuple[str, ...] = ()
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,40 @@ def read_safety(get: Callable[[str], Any]) -> Safety:
     return Safety(**values)
 
 
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+PARTITION_KEYS = ("interval", "start", "ahead")
+MAX_AHEAD = 24
+
+
+def read_partitions(raw, key: str) -> tuple[PartitionConfig, ...]:
+    """`{event: {interval: month, start: "2026-01", ahead: 3}}` under modules[i].partitions."""
+    if not isinstance(raw, dict):
+        raise ConfigError(key, "must map table names to {interval: month, start: YYYY-MM, ahead: N}")
+    result = []
+    for table, spec in raw.items():
+        table_key = f"{key}.{table}"
+        as_identifier(table, table_key)
+        if not isinstance(spec, dict):
+            raise ConfigError(table_key, "must be an object {interval: month, start: YYYY-MM, ahead: N}")
+        for name in spec:
+            if name not in PARTITION_KEYS:
+                raise ConfigError(f"{table_key}.{name}", f"unknown key (known: {', '.join(PARTITION_KEYS)})")
+        interval = spec.get("interval", "month")
+        if interval != "month":
+            raise ConfigError(f"{table_key}.interval", f"must be month (the only interval supported), not {interval!r}")
+        match = _MONTH.match(str(spec.get("start", "")))
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise ConfigError(f"{table_key}.start", f"must be the first month as YYYY-MM, not {spec.get('start')!r}")
+        ahead = spec.get("ahead", 3)
+        if isinstance(ahead, str) and ahead.isdigit():
+            ahead = int(ahead)
+        if isinstance(ahead, bool) or not isinstance(ahead, int) or not 0 <= ahead <= MAX_AHEAD:
+            raise ConfigError(f"{table_key}.ahead", f"must be a whole number of months from 0 to {MAX_AHEAD}, not {ahead!r}")
+        result.append(PartitionConfig(key=table_key, table=table, ahead=ahead, interval=interval,
+                                      start=date(int(match.group(1)), int(match.group(2)), 1)))
+    return tuple(result)
+
+
 def read_modules(get: Callable[[str], Any]) -> tuple[ModuleConfig, ...]:
     raw = read_object(get, "modules", None)
     if not raw or not isinstance(raw, list):
@@ -106,9 +158,10 @@ def read_modules(get: Callable[[str], Any]) -> tuple[ModuleConfig, ...]:
         key = f"modules[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(key, "must be an object with name and schema")
-        unknown = set(item) - {"name", "schema", "external_tables", "create_schema"}
+        known_keys = ("name", "schema", "external_tables", "create_schema", "partitions", "skip_extensions")
+        unknown = set(item) - set(known_keys)
         if unknown:
-            raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key (known: name, schema, external_tables, create_schema)")
+            raise ConfigError(f"{key}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(known_keys)})")
         name = as_identifier(item.get("name"), f"{key}.name")
         schema = as_identifier(item.get("schema"), f"{key}.schema")
         external = item.get("external_tables", [])
@@ -120,7 +173,12 @@ def read_modules(get: Callable[[str], Any]) -> tuple[ModuleConfig, ...]:
         if any(m.name == name for m in modules):
             raise ConfigError(f"{key}.name", f"module {name} is listed twice")
         create_schema = as_bool(item.get("create_schema", schema != "public"), f"{key}.create_schema")
-        modules.append(ModuleConfig(name, schema, tuple(external), create_schema))
+        partitions = read_partitions(item.get("partitions", {}), f"{key}.partitions")
+        skip = item.get("skip_extensions", [])
+        if not isinstance(skip, list):
+            raise ConfigError(f"{key}.skip_extensions", "must be a list of extension names")
+        skip = tuple(as_identifier(e, f"{key}.skip_extensions[{j}]") for j, e in enumerate(skip))
+        modules.append(ModuleConfig(name, schema, tuple(external), create_schema, partitions, skip, key))
     return tuple(modules)
 
 

@@ -242,6 +242,31 @@ def test_identity_columns():
     assert column(table, "seq") == {"name": "seq", "type": "integer", "not_null": True, "identity": "by default"}
 
 
+def test_partitioned_table_keeps_its_partition_spec():
+    table = one_table(
+        "CREATE TABLE e (\n"
+        "    tenant_id bigint NOT NULL,\n"
+        "    id uuid NOT NULL,\n"
+        "    occurred_at timestamptz NOT NULL,\n"
+        "    PRIMARY KEY (tenant_id, id, occurred_at)\n"
+        ") PARTITION BY range (occurred_at);"
+    )
+    assert table["partition_by"] == "RANGE (occurred_at)"  # as pg_get_partkeydef() spells it
+    assert "partition_key" not in table  # derived, for the program; not a resource input
+
+
+def test_partition_spec_list_hash_and_expression():
+    assert one_table("CREATE TABLE l (region text) PARTITION BY LIST (region);")["partition_by"] == "LIST (region)"
+    assert one_table("CREATE TABLE h (a int, b int) PARTITION BY HASH (a, b);")["partition_by"] == "HASH (a, b)"
+    module = parse("CREATE TABLE x (at timestamptz) PARTITION BY RANGE ((at::date));")
+    assert module.tables[0].partition_by.startswith("RANGE (")
+    assert module.tables[0].partition_key == []  # an expression, not a column
+
+
+def test_plain_table_has_no_partition_input():
+    assert "partition_by" not in one_table("CREATE TABLE t (a integer);")
+
+
 # --- CREATE INDEX -------------------------------------------------------------------------------
 
 TABLE_T = "CREATE TABLE t (id uuid PRIMARY KEY, a integer, b text, c timestamptz, tags text[], embedding vector(3));\n"
@@ -277,6 +302,16 @@ def test_index_method_operator_class_and_with_params():
     assert ivf["elements"] == [{"column": "embedding", "opclass": "vector_cosine_ops"}]
     assert ivf["with_params"] == ["lists=100"]
     assert pattern["elements"] == [{"column": "b", "opclass": "text_pattern_ops", "order": "ASC", "nulls": "FIRST"}]
+
+
+def test_index_on_a_partitioned_table_is_marked():
+    module = parse("CREATE TABLE e (tenant_id bigint, at date) PARTITION BY RANGE (at);\n"
+                   "CREATE INDEX idx_e_tenant ON e (tenant_id);\n"
+                   "CREATE UNIQUE INDEX idx_e_tenant_at ON e (tenant_id, at);\n" + TABLE_T
+                   + "CREATE INDEX idx_t_a ON t (a);\n")
+    on_e, unique_on_e, on_t = (i.inputs() for i in module.indexes)
+    assert on_e["partitioned"] is True and unique_on_e["partitioned"] is True
+    assert "partitioned" not in on_t  # unchanged inputs for indexes on plain tables
 
 
 # --- ALTER TABLE --------------------------------------------------------------------------------
@@ -503,7 +538,19 @@ BAD_INPUTS = [
      "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f(); " + MARK, ["trigger tr", "declared twice"]),
     ("unnamed index", "CREATE INDEX ON t (a); " + MARK, ["name"]),
     ("concurrently", "CREATE INDEX CONCURRENTLY i ON t (a); " + MARK, ["CONCURRENTLY"]),
-    ("partitioned table", "CREATE TABLE x (a integer) PARTITION BY RANGE (a); " + MARK, ["partitioning", "not supported"]),
+    ("partition of", "CREATE TABLE x PARTITION OF t FOR VALUES FROM (1) TO (2); " + MARK,
+     ["PARTITION OF", "stack config"]),
+    ("partition key column unknown", "CREATE TABLE x (a integer) PARTITION BY RANGE (nope); " + MARK,
+     ["partition key column nope", "does not exist"]),
+    ("partition key expression with unknown column", "CREATE TABLE x (a integer) PARTITION BY RANGE ((nope + 1)); " + MARK,
+     ["column nope", "does not exist"]),
+    ("partition key with operator class", "CREATE TABLE x (a text) PARTITION BY RANGE (a text_pattern_ops); " + MARK,
+     ["operator classes"]),
+    ("primary key without the partition key",
+     "CREATE TABLE x (id integer PRIMARY KEY, at date) PARTITION BY RANGE (at); " + MARK, ["x_pkey", "partition key (at)"]),
+    ("unique index without the partition key",
+     "CREATE TABLE x (id integer, at date) PARTITION BY RANGE (at);\nCREATE UNIQUE INDEX i ON x (id); " + MARK,
+     ["unique index i", "partition key (at)"]),
     ("inherited table", "CREATE TABLE x (c integer) INHERITS (t); " + MARK, ["inheritance", "not supported"]),
     ("temporary table", "CREATE TEMP TABLE x (a integer); " + MARK, ["TEMP"]),
     ("deferrable constraint", "CREATE TABLE x (\n  a integer UNIQUE DEFERRABLE " + MARK + "\n);", ["DEFERRABLE"]),

@@ -244,6 +244,29 @@ def test_create_and_drop_of_a_columns_managed_table_touch_only_its_columns():
     assert DATA_LOSS in steps[0].hazards
 
 
+def test_create_partitioned_table():
+    table = dict(TABLE, partition_by="RANGE (id)")
+    assert sql_of(plan.create_table(table))[0].endswith(') PARTITION BY RANGE (id)')
+    assert "PARTITION BY" not in sql_of(plan.create_table(TABLE))[0]
+
+
+@pytest.mark.parametrize("old, new", [
+    (None, "RANGE (id)"),           # a plain table made partitioned
+    ("RANGE (id)", None),           # a partitioned table made plain
+    ("RANGE (id)", "LIST (tenant)"),  # another partition key
+])
+def test_partitioning_change_is_refused_not_replaced(old, new):
+    before, after = dict(TABLE, partition_by=old), dict(TABLE, partition_by=new)
+    with pytest.raises(plan.PlanRefused, match=r"app\.accounts .*cannot change PARTITION BY.*drop its rows"):
+        plan.alter_table(before, after)
+
+
+def test_other_changes_of_a_partitioned_table_are_alters():
+    old = dict(TABLE, partition_by="RANGE (id)")
+    new = changed(partition_by="RANGE (id)", column_email={"not_null": True})
+    assert sql_of(plan.alter_table(old, new)) == ['ALTER TABLE "app"."accounts" ALTER COLUMN "email" SET NOT NULL']
+
+
 def test_drop_table_is_data_loss():
     steps = plan.drop_table(TABLE)
     assert sql_of(steps) == ['DROP TABLE "app"."accounts"']
@@ -282,11 +305,48 @@ def test_drop_index_concurrently_or_not():
     assert steps[0].transactional is False
 
 
+def test_index_on_a_partitioned_table_is_never_concurrent():
+    index = dict(INDEX, partitioned=True)
+    create = plan.create_index(index, concurrently=True)
+    assert "CONCURRENTLY" not in sql_of(create)[0] and create[0].transactional is True
+    assert INDEX_BUILD in create[0].hazards
+    drop = plan.drop_index(index, concurrently=True)
+    assert sql_of(drop) == ['DROP INDEX IF EXISTS "app"."idx_accounts_email"'] and drop[0].transactional is True
+
+
 def test_index_with_operator_class():
     index = {"schema": "app", "name": "idx_emb", "table": "docs", "method": "ivfflat",
              "elements": [{"column": "embedding", "opclass": "vector_cosine_ops"}], "with_params": ["lists=100"]}
     assert sql_of(plan.create_index(index, concurrently=False)) == [
         'CREATE INDEX "idx_emb" ON "app"."docs" USING "ivfflat" ("embedding" "vector_cosine_ops") WITH (lists=100)']
+
+
+# --- partitions ---------------------------------------------------------------------------------
+
+PARTITION = {"schema": "app", "table": "event", "name": "event_2026_01", "source": "pgstack:modules[0].partitions.event",
+             "from": "2026-01-01 00:00:00+00", "to": "2026-02-01 00:00:00+00", "rls_enabled": True}
+
+
+def test_create_partition_with_rls():
+    steps = plan.create_partition(PARTITION)
+    assert sql_of(steps) == [
+        'CREATE TABLE "app"."event_2026_01" PARTITION OF "app"."event" '
+        "FOR VALUES FROM ('2026-01-01 00:00:00+00') TO ('2026-02-01 00:00:00+00')",
+        'ALTER TABLE "app"."event_2026_01" ENABLE ROW LEVEL SECURITY',
+    ]
+    assert all(not s.hazards and s.transactional for s in steps)
+
+
+def test_drop_partition_is_data_loss():
+    steps = plan.drop_partition(PARTITION)
+    assert sql_of(steps) == ['DROP TABLE "app"."event_2026_01"']
+    assert steps[0].hazards == [DATA_LOSS]
+
+
+def test_alter_partition_only_restores_rls():
+    assert plan.alter_partition(PARTITION, dict(PARTITION)) == []
+    assert sql_of(plan.alter_partition(dict(PARTITION, rls_enabled=False), PARTITION)) == [
+        'ALTER TABLE "app"."event_2026_01" ENABLE ROW LEVEL SECURITY']
 
 
 # --- policies -----------------------------------------------------------------------------------

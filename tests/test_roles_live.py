@@ -11,7 +11,7 @@ from psycopg import errors
 
 from components.model.parser import KnownTables, parse_module
 from components.program import SUPABASE_AUTH_DIR
-from tests.support.engine import EngineDouble
+from tests.support.engine import EngineDouble, stack_file_config
 
 TRACKING = ("visitors", "conversions", "conversion_queue", "tracking_events")
 
@@ -175,7 +175,13 @@ def prod(database, db):
         db.execute(function.definition)
     db.execute("GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role")
     db.execute("CREATE TABLE leads (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text NOT NULL)")
-    engine = EngineDouble(database, stack="prod", config={"pgstack:analyst_password": "analyst-" + uuid.uuid4().hex})
+    # The embedded PostgreSQL has no pgcrypto (Supabase has): leave it out here, as dev does.
+    modules = json.loads(stack_file_config("prod")["pgstack:modules"])
+    for module in modules:
+        if module["name"] == "analytics":
+            module["skip_extensions"] = ["pgcrypto"]
+    engine = EngineDouble(database, stack="prod", config={"pgstack:analyst_password": "analyst-" + uuid.uuid4().hex,
+                                                          "pgstack:modules": json.dumps(modules)})
     engine.up()
     seed_rows(db)
     yield engine

@@ -59,12 +59,17 @@ class Table:
     comment: str | None = None
     rls_enabled: bool = False
     rls_forced: bool = False
+    # PARTITION BY clause as pg_get_partkeydef() spells it ("RANGE (occurred_at)"); None for a
+    # plain table. partition_key holds its column names for the program (not an input).
+    partition_by: str | None = None
+    partition_key: list[str] = field(default_factory=list)
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
 
     def inputs(self) -> dict:
         data = asdict(self)
+        data.pop("partition_key")
         if self.managed == "columns":
             # The module does not own the table: its comment and RLS flags are left alone.
             for key in ("comment", "rls_enabled", "rls_forced"):
@@ -93,6 +98,9 @@ class Index:
     include: list[str] = field(default_factory=list)
     where: str | None = None
     with_params: list[str] = field(default_factory=list)  # "lists=100"
+    # True on a partitioned table of the module: PostgreSQL cannot build such an index
+    # CONCURRENTLY. None (left out of the inputs) otherwise.
+    partitioned: bool | None = None
 
     def inputs(self) -> dict:
         return _clean(asdict(self))

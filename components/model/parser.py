@@ -265,8 +265,10 @@ class ModuleParser:
 
     def _create_table(self, stmt: ast.CreateStmt) -> None:
         self._reject_if_not_exists(stmt)
-        if stmt.inhRelations or stmt.partspec or stmt.partbound or stmt.ofTypename:
-            raise self.error("inheritance, partitioning and typed tables are not supported yet")
+        if stmt.inhRelations or stmt.partbound or stmt.ofTypename:
+            raise self.error(
+                "inheritance, PARTITION OF and typed tables are not supported: declare a partitioned "
+                "table with PARTITION BY; its partitions come from stack config (modules[i].partitions)")
         if stmt.relation.relpersistence != "p":
             raise self.error("only permanent tables are supported (no TEMP or UNLOGGED)")
         name = self._own_name(stmt.relation, "table")
@@ -281,6 +283,29 @@ class ModuleParser:
             else:
                 raise self.error(f"{type(element).__name__} in CREATE TABLE is not supported", element)
         self._validate_pending_checks(table)
+        if stmt.partspec:
+            self._partition_by(table, stmt.partspec)
+
+    def _partition_by(self, table: Table, spec: ast.PartitionSpec) -> None:
+        """PARTITION BY: kept as pg_get_partkeydef() spells it, so the catalog reads it back equal."""
+        columns = {c.name for c in table.columns}
+        for elem in spec.partParams:
+            if elem.collation or elem.opclass:
+                raise self.error("COLLATE and operator classes in PARTITION BY are not supported", spec)
+            if elem.name:
+                if elem.name not in columns:
+                    raise self.error(f"partition key column {elem.name} does not exist in table {table.name}", spec)
+                table.partition_key.append(elem.name)
+            else:
+                self._check_columns(elem.expr, columns, table.name)
+        strategy, _, rest = deparse(spec).partition(" ")  # "range (occurred_at)"
+        table.partition_by = f"{strategy.upper()} {rest}"
+        # PostgreSQL enforces uniqueness per partition only, so a unique key must contain the
+        # partition key; say so here, with the line, rather than fail at apply.
+        for con in table.constraints:
+            if con.kind in ("primary_key", "unique") and not set(table.partition_key) <= set(con.columns):
+                raise self.error(f"{con.name} on partitioned table {table.name} must include the partition "
+                                 f"key ({', '.join(table.partition_key) or 'an expression'})", spec)
 
     def _validate_pending_checks(self, table: Table) -> None:
         columns = {c.name for c in table.columns} if table.managed == "table" else None
@@ -487,10 +512,16 @@ class ModuleParser:
         params = []
         for option in stmt.options or ():
             params.append(f"{option.defname}={deparse(option.arg)}")
+        own = self.module.table(table)
+        partitioned = bool(own and own.partition_by)
+        if partitioned and stmt.unique and not set(own.partition_key) <= {e.column for e in elements}:
+            raise self.error(f"unique index {stmt.idxname} on partitioned table {table} must include the "
+                             f"partition key ({', '.join(own.partition_key) or 'an expression'})", stmt)
         self.module.indexes.append(Index(
             schema=schema, name=stmt.idxname, table=table, source=self.here(), elements=elements,
             unique=bool(stmt.unique), method=stmt.accessMethod or "btree", include=include,
             where=deparse(stmt.whereClause) if stmt.whereClause else None, with_params=params,
+            partitioned=partitioned or None,
         ))
 
     # policies

@@ -18,6 +18,10 @@ FULL_SCAN = "full table scan under lock"
 INDEX_BUILD = "index build (blocks writes unless concurrent)"
 
 
+class PlanRefused(ValueError):
+    """The change has no ALTER in PostgreSQL and replacing the object would lose its data."""
+
+
 @dataclass
 class Step:
     description: str
@@ -123,9 +127,23 @@ def _rls_steps(table: dict, old: dict) -> list[Step]:
     return steps
 
 
+def check_partitioning(old: dict, new: dict) -> None:
+    """A table cannot be turned into (or out of) a partitioned table, nor change its partition
+    key, with ALTER: only a new table and a copy of the rows can. Doing that silently (drop and
+    create) would lose every row, so it is refused whatever the stack's safety settings say."""
+    if old.get("partition_by") != new.get("partition_by"):
+        raise PlanRefused(
+            f"table {new['schema']}.{new['name']} ({new.get('source', 'unknown source')}): cannot change "
+            f"PARTITION BY from {old.get('partition_by') or '(not partitioned)'} to "
+            f"{new.get('partition_by') or '(not partitioned)'}: PostgreSQL has no ALTER for it and "
+            f"replacing the table would drop its rows. Keep the partitioning, or declare a new table "
+            f"(another name) and move the data yourself.")
+
+
 def alter_table(old: dict, new: dict) -> list[Step]:
     """Steps from `old` to `new`, in an order PostgreSQL accepts: constraints that go or change
     are dropped first, then columns, then constraints are (re)added once the columns exist."""
+    check_partitioning(old, new)
     old_cols, new_cols = _by_name(old.get("columns")), _by_name(new.get("columns"))
     old_cons, new_cons = _by_name(old.get("constraints")), _by_name(new.get("constraints"))
     changed_cons = [n for n in new_cons if n in old_cons and old_cons[n] != new_cons[n]]
@@ -149,12 +167,39 @@ def alter_table(old: dict, new: dict) -> list[Step]:
 # --- indexes -----------------------------------------------------------------------------------
 
 def create_index(index: dict, concurrently: bool) -> list[Step]:
+    # PostgreSQL cannot build or drop an index on a partitioned table CONCURRENTLY.
+    concurrently = concurrently and not index.get("partitioned")
     return [Step(f"create index {index['name']} on {index['table']}", render.create_index(index, concurrently),
                  [] if concurrently else [INDEX_BUILD], transactional=not concurrently)]
 
 
 def drop_index(index: dict, concurrently: bool) -> list[Step]:
+    concurrently = concurrently and not index.get("partitioned")
     return [Step(f"drop index {index['name']}", render.drop_index(index, concurrently), transactional=not concurrently)]
+
+
+# --- partitions (declared from stack config, see model/partitions.py) -------------------------
+
+def _partition_rls(partition: dict) -> Step:
+    return Step(f"enable row level security on partition {partition['name']}",
+                render.alter_table(partition, sql.SQL("ENABLE ROW LEVEL SECURITY")))
+
+
+def create_partition(partition: dict) -> list[Step]:
+    return [Step(f"create partition {partition['name']} of {partition['table']} "
+                 f"[{partition['from']}, {partition['to']})", render.create_partition(partition)),
+            _partition_rls(partition)]
+
+
+def alter_partition(old: dict, new: dict) -> list[Step]:
+    # Bounds, parent and name are replacements (kinds.PartitionProvider); only RLS drifts back.
+    return [_partition_rls(new)] if old.get("rls_enabled") != new.get("rls_enabled") else []
+
+
+def drop_partition(partition: dict) -> list[Step]:
+    return [Step(f"drop partition {partition['schema']}.{partition['name']} and all its rows",
+                 sql.SQL("DROP TABLE {}").format(render.qualified(partition["schema"], partition["name"])),
+                 [DATA_LOSS])]
 
 
 # --- policies ----------------------------------------------------------------------------------

@@ -55,8 +55,11 @@ def constraint_definition(constraint: dict) -> sql.Composable:
 def create_table(table: dict) -> sql.Composable:
     elements = [column_definition(c) for c in table.get("columns", [])]
     elements += [constraint_definition(c) for c in table.get("constraints", [])]
-    return sql.SQL("CREATE TABLE {} ({})").format(
+    query = sql.SQL("CREATE TABLE {} ({})").format(
         qualified(table["schema"], table["name"]), sql.SQL(", ").join(elements))
+    if table.get("partition_by"):
+        query = sql.SQL("{} PARTITION BY {}").format(query, sql.SQL(table["partition_by"]))
+    return query
 
 
 def alter_table(table: dict, action: sql.Composable) -> sql.Composable:
@@ -162,3 +165,9 @@ def alter_owner(kind: str, obj: dict) -> sql.Composable:
     if kind == "function":
         target = sql.SQL("{}({})").format(target, sql.SQL(obj.get("arguments", "")))
     return sql.SQL("ALTER {} {} OWNER TO {}").format(sql.SQL(kind.upper()), target, sql.Identifier(obj["owner"]))
+
+
+def create_partition(partition: dict) -> sql.Composable:
+    return sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
+        qualified(partition["schema"], partition["name"]), qualified(partition["schema"], partition["table"]),
+        sql.Literal(partition["from"]), sql.Literal(partition["to"]))

@@ -1,5 +1,8 @@
 """The Pulumi dynamic provider: executes plans with psycopg 3 and reads the catalog back."""
 
-from .kinds import FunctionProvider, IndexProvider, PolicyProvider, TableProvider, TriggerProvider, ViewProvider
+from .kinds import (
+    FunctionProvider, IndexProvider, PartitionProvider, PolicyProvider, TableProvider, TriggerProvider, ViewProvider,
+)
 
-__all__ = ["FunctionProvider", "IndexProvider", "PolicyProvider", "TableProvider", "TriggerProvider", "ViewProvider"]
+__all__ = ["FunctionProvider", "IndexProvider", "PartitionProvider", "PolicyProvider", "TableProvider",
+           "TriggerProvider", "ViewProvider"]

@@ -10,8 +10,17 @@ from psycopg import Cursor
 
 TABLE_OID = """
 SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, obj_description(c.oid, 'pg_class'),
-       pg_get_userbyid(c.relowner)
+       pg_get_userbyid(c.relowner), CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')
+"""
+
+# The parent is NULL for a table that was detached (or never was a partition).
+PARTITION = """
+SELECT parent.relname, pg_get_expr(c.relpartbound, c.oid), c.relrowsecurity
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+LEFT JOIN pg_class parent ON parent.oid = i.inhparent
 WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')
 """
 
@@ -67,7 +76,7 @@ def table(cur: Cursor, inputs: dict) -> dict | None:
     row = cur.execute(TABLE_OID, (inputs["schema"], inputs["name"])).fetchone()
     if row is None:
         return None
-    oid, rls_enabled, rls_forced, comment, owner = row
+    oid, rls_enabled, rls_forced, comment, owner, partition_by = row
     live = {}
     for name, type_, default, not_null, identity, col_comment in cur.execute(COLUMNS, (oid,)).fetchall():
         form = {"name": name, "type": type_, "not_null": not_null, "default": default,
@@ -81,9 +90,19 @@ def table(cur: Cursor, inputs: dict) -> dict | None:
         live["comment"] = (str(comment), comment)
         live["rls_enabled"] = (str(rls_enabled), rls_enabled)
         live["rls_forced"] = (str(rls_forced), rls_forced)
+        live["partition_by"] = (str(partition_by), partition_by)
         if "owner" in inputs:
             live["owner"] = (owner, owner)
     return live
+
+
+def partition(cur: Cursor, inputs: dict) -> dict | None:
+    row = cur.execute(PARTITION, (inputs["schema"], inputs["name"])).fetchone()
+    if row is None:
+        return None
+    parent, bound, rls_enabled = row
+    bound = bound or "DETACHED"
+    return {"table": (str(parent), parent), "bound": (bound, bound), "rls_enabled": (str(rls_enabled), rls_enabled)}
 
 
 def index(cur: Cursor, inputs: dict) -> dict | None:

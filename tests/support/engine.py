@@ -92,8 +92,10 @@ class _Mocks(pulumi.runtime.Mocks):
 
 
 class EngineDouble:
-    def __init__(self, database: dict, stack: str = "dev", sql_root: Path | None = None, config: dict | None = None):
+    def __init__(self, database: dict, stack: str = "dev", sql_root: Path | None = None, config: dict | None = None,
+                 today=None):
         self.database = database
+        self.today = today  # the program's current date (monthly partitions); None: the real one
         self.stack = stack
         self.sql_root = sql_root
         self.config = {**stack_file_config(stack), **connection_config(database), **(config or {})}
@@ -126,7 +128,7 @@ class EngineDouble:
 
         @pulumi.runtime.test
         def program():
-            build(self.sql_root)
+            build(self.sql_root, today=self.today)
 
         try:
             program()
