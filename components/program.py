@@ -21,6 +21,7 @@ from .grants import StackGrants, owner_rights
 from .model.objects import Module
 from .model.parser import KnownTables, parse_module
 from .model.partitions import monthly_key_problem
+from .model.retention import load_retention
 from .roles import StackRoles, configured_passwords
 from .schema_module import SchemaModule, TableRegistry
 from .settings import NAMESPACE, ConfigError, ModuleConfig, StackSettings, read_settings
@@ -73,6 +74,7 @@ def load_modules(settings: StackSettings, sql_root: Path, display_root: Path):
                               display_root=display_root)
         check_partitions(config, module)
         skip_extensions(config, module)
+        module.retention = load_retention(folder, module, display_root)  # checked at preview too
         known.add_module(module)
         modules.append((config, module))
     return modules
@@ -111,6 +113,9 @@ def build(sql_root: Path | None = None, today: date | None = None) -> dict:
 
     pulumi.export("modules", {name: c.urn for name, c in components.items()})
     pulumi.export("owner_role", roles.owner)
+    # What a deletion job acts on: per module, table -> {column, keep} (keep None: indefinite).
+    pulumi.export("retention", {m.name: {r.table: {"column": r.column, "keep": r.keep} for r in m.retention}
+                                for _, m in modules if m.retention})
     # Only ever secret outputs: `pulumi stack output --show-secrets role_passwords` reveals them.
     pulumi.export("role_passwords", pulumi.Output.secret(roles.passwords))
     return components

@@ -298,3 +298,11 @@ def test_bad_config_names_the_key():
         run_program("dev", {"pgstack:modules": '[{"name": "tracking", "schema": "Bad Name"}]'})
     with pytest.raises(ConfigError, match=r"pgstack:safety\.allow_data_los"):
         run_program("dev", {"pgstack:safety": '{"allow_data_los": true}'})
+
+
+def test_growth_retention_is_exported_for_a_deletion_job():
+    monitor = run_program("dev")
+    retention, secret = monitor.exports["retention"]
+    assert not secret
+    assert retention["growth"]["seo_rankings"] == {"column": "tracked_at", "keep": "365 days"}
+    assert retention["growth"]["knowledge_base"] == {"column": None, "keep": None}

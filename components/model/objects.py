@@ -183,6 +183,7 @@ class Module:
     schema: str
     schemas: list[Schema] = field(default_factory=list)
     extensions: list[Extension] = field(default_factory=list)
+    retention: list = field(default_factory=list)  # model.retention.Retention, from retention.yaml
     tables: list[Table] = field(default_factory=list)
     indexes: list[Index] = field(default_factory=list)
     policies: list[Policy] = field(default_factory=list)
