@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-from .access_settings import API_ROLES, BUILTIN_ROLES, GrantConfig, RoleConfig, read_grants, read_owner_role, read_roles
+from .access_settings import API_ROLES, GrantConfig, RoleConfig, read_grants, read_owner_role, read_roles
 from .settings_base import DURATION, NAMESPACE, ConfigError, as_bool, as_identifier, read_object
 
 TARGETS = ("postgres", "supabase")
