@@ -8,7 +8,7 @@ type, so a typo fails at preview instead of granting nothing (or too much) at ap
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .settings_base import DURATION, ConfigError, as_bool, as_identifier, duration_ms, read_object
+from .settings_base import DURATION, ConfigError, as_bool, as_identifier, duration_ms, read_object, reject_unknown_keys
 
 # Supabase's API roles. The program creates them on a plain-PostgreSQL target and only refers
 # to them on Supabase, where they exist.
@@ -75,10 +75,8 @@ def _password(raw, key: str) -> Password:
 def _role(item, key: str, owner: str) -> RoleConfig:
     if not isinstance(item, dict):
         raise ConfigError(key, "must be an object with at least a name")
-    for field in item:
-        if field not in ROLE_KEYS:
-            hint = " (no application role may bypass RLS; only service_role does)" if "bypass" in str(field) else ""
-            raise ConfigError(f"{key}.{field}", f"unknown key (known: {', '.join(ROLE_KEYS)}){hint}")
+    bypass = any("bypass" in str(field) for field in item)
+    reject_unknown_keys(item, key, ROLE_KEYS, " (no application role may bypass RLS; only service_role does)" if bypass else "")
     name = as_identifier(item.get("name"), f"{key}.name")
     if name in BUILTIN_ROLES or name in ("public", owner):
         raise ConfigError(f"{key}.name", f"{name} is managed by the program; choose another name")
@@ -151,9 +149,7 @@ def read_grants(get: Callable[[str], Any], modules: set[str], roles: set[str]) -
         key = f"grants[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(key, "must be an object with module, role and privileges")
-        for field in item:
-            if field not in GRANT_KEYS:
-                raise ConfigError(f"{key}.{field}", f"unknown key (known: {', '.join(GRANT_KEYS)})")
+        reject_unknown_keys(item, key, GRANT_KEYS)
         module = item.get("module")
         if module not in modules:
             raise ConfigError(f"{key}.module", f"unknown module {module!r} (the stack deploys: {', '.join(sorted(modules))})")

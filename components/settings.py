@@ -11,9 +11,10 @@ from datetime import date
 from typing import Any, Callable
 
 from .access_settings import API_ROLES, GrantConfig, RoleConfig, read_grants, read_owner_role, read_roles
-from .settings_base import DURATION, NAMESPACE, ConfigError, as_bool, as_identifier, read_object
+from .settings_base import DURATION, NAMESPACE, ConfigError, as_bool, as_identifier, read_object, reject_unknown_keys
 
 TARGETS = ("postgres", "supabase")
+MODULE_KEYS = ("name", "schema", "external_tables", "create_schema", "partitions", "skip_extensions")
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,7 @@ def read_safety(get: Callable[[str], Any]) -> Safety:
     raw = read_object(get, "safety", {})
     if not isinstance(raw, dict):
         raise ConfigError("safety", "must be an object")
-    known = Safety.__dataclass_fields__
-    for key in raw:
-        if key not in known:
-            raise ConfigError(f"safety.{key}", f"unknown key (known: {', '.join(known)})")
+    reject_unknown_keys(raw, "safety", tuple(Safety.__dataclass_fields__))
     values = {}
     for key in ("allow_data_loss", "concurrent_indexes"):
         if key in raw:
@@ -130,9 +128,7 @@ def read_partitions(raw, key: str) -> tuple[PartitionConfig, ...]:
         as_identifier(table, table_key)
         if not isinstance(spec, dict):
             raise ConfigError(table_key, "must be an object {interval: month, start: YYYY-MM, ahead: N}")
-        for name in spec:
-            if name not in PARTITION_KEYS:
-                raise ConfigError(f"{table_key}.{name}", f"unknown key (known: {', '.join(PARTITION_KEYS)})")
+        reject_unknown_keys(spec, table_key, PARTITION_KEYS)
         interval = spec.get("interval", "month")
         if interval != "month":
             raise ConfigError(f"{table_key}.interval", f"must be month (the only interval supported), not {interval!r}")
@@ -158,10 +154,7 @@ def read_modules(get: Callable[[str], Any]) -> tuple[ModuleConfig, ...]:
         key = f"modules[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(key, "must be an object with name and schema")
-        known_keys = ("name", "schema", "external_tables", "create_schema", "partitions", "skip_extensions")
-        unknown = set(item) - set(known_keys)
-        if unknown:
-            raise ConfigError(f"{key}.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(known_keys)})")
+        reject_unknown_keys(item, key, MODULE_KEYS)
         name = as_identifier(item.get("name"), f"{key}.name")
         schema = as_identifier(item.get("schema"), f"{key}.schema")
         external = item.get("external_tables", [])

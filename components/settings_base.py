@@ -29,6 +29,13 @@ def read_object(get: Callable[[str], Any], key: str, default):
     return raw
 
 
+def reject_unknown_keys(item: dict, key: str, known, hint: str = "") -> None:
+    """The first key of `item` not in `known` is an error naming `<key>.<that key>`."""
+    for field in item:
+        if field not in known:
+            raise ConfigError(f"{key}.{field}", f"unknown key (known: {', '.join(known)}){hint}")
+
+
 def as_bool(value, key: str) -> bool:
     if isinstance(value, bool):
         return value
