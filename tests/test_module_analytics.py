@@ -10,9 +10,7 @@
   funnel_publication immutable, and tenant isolation as `authenticated` with JWT claims.
 """
 
-import hashlib
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from components.program import build, check_partitions
 from components.settings import ConfigError, ModuleConfig, read_modules
 from tests.support.engine import EngineDouble, stack_file_config
 from tests.support.provider_process import ProviderError
+from tests.support.tenants import seed_analytics_tenant, sha256
 from tests.test_program_mocks import RecordingMonitor, EchoMocks, of_type
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -342,53 +341,6 @@ def engine_for(database: dict, today: date, tmp: Path, partitions=None, safety=N
     return EngineDouble(database, stack="dev", config=config, today=today)
 
 
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def seed_tenant(conn, slug: str, crypto: bool) -> dict:
-    """A tenant with one row in every table; one event per month Jan..May 2026."""
-    row = {"tenant": conn.execute("INSERT INTO tenant (name, slug) VALUES (%s, %s) RETURNING tenant_id",
-                                  (slug.upper(), slug)).fetchone()[0]}
-    t = row["tenant"]
-    row["workspace"] = conn.execute("INSERT INTO workspace (tenant_id, name, slug) VALUES (%s, 'Site', 'site') "
-                                    "RETURNING id", (t,)).fetchone()[0]
-    w = row["workspace"]
-    prefix = f"ak_test_{slug:0>8}"[:16]
-    conn.execute("INSERT INTO api_key (tenant_id, workspace_id, name, key_prefix, key_hash) "
-                 "VALUES (%s, %s, 'web', %s, %s)", (t, w, prefix, sha256(f"{prefix}_secret")))
-    anon = f"anon-{slug}-0001"
-    conn.execute("INSERT INTO visitor (tenant_id, anonymous_id) VALUES (%s, %s)", (t, anon))
-    email = f"{slug}@example.com"
-    # What the API writes: pgp_sym_encrypt(email, key), or opaque bytes where pgcrypto is missing.
-    encrypt = "pgp_sym_encrypt(%s, 'app-key')" if crypto else "convert_to(md5(%s), 'UTF8')"
-    row["lead"] = conn.execute(
-        f"INSERT INTO lead (tenant_id, email_encrypted, email_fingerprint) VALUES (%s, {encrypt}, %s) RETURNING id",
-        (t, email, sha256(email))).fetchone()[0]
-    conn.execute("INSERT INTO identity_link (tenant_id, anonymous_id, lead_id, source) VALUES (%s, %s, %s, 'form')",
-                 (t, anon, row["lead"]))
-    sess = f"sess-{slug}-0001"
-    conn.execute("INSERT INTO session (tenant_id, session_id, workspace_id, anonymous_id, started_at, last_activity_at) "
-                 "VALUES (%s, %s, %s, %s, '2026-01-01', '2026-01-01')", (t, sess, w, anon))
-    for month in range(1, 6):
-        conn.execute("INSERT INTO event (tenant_id, occurred_at, workspace_id, anonymous_id, session_id, event_type, name) "
-                     "VALUES (%s, %s, %s, %s, %s, 'page', '/pricing')",
-                     (t, f"2026-{month:02d}-15 12:00:00+00", w, anon, sess))
-    funnel = conn.execute("INSERT INTO funnel (tenant_id, workspace_id, name) VALUES (%s, %s, 'Signup') RETURNING id",
-                          (t, w)).fetchone()[0]
-    version = conn.execute("INSERT INTO funnel_version (tenant_id, funnel_id, version, status, published_at) "
-                           "VALUES (%s, %s, 1, 'published', now()) RETURNING id", (t, funnel)).fetchone()[0]
-    step = conn.execute("INSERT INTO funnel_step (tenant_id, funnel_version_id, position, name) "
-                        "VALUES (%s, %s, 1, 'Pricing') RETURNING id", (t, version)).fetchone()[0]
-    conn.execute("INSERT INTO funnel_step_match (tenant_id, funnel_step_id, rule) VALUES (%s, %s, %s)",
-                 (t, step, json.dumps({"event": "/pricing", "event_type": "page"})))
-    row["publication"] = conn.execute(
-        "INSERT INTO funnel_publication (tenant_id, funnel_id, funnel_version_id, snapshot) "
-        "VALUES (%s, %s, %s, %s) RETURNING id",
-        (t, funnel, version, json.dumps({"name": "Signup", "steps": [{"position": 1, "name": "Pricing"}]}))).fetchone()[0]
-    return row
-
-
 @pytest.fixture(scope="module")
 def deployed(pg_server, tmp_path_factory):
     """The analytics module applied once (strict safety, concurrent index builds on) to a fresh
@@ -404,7 +356,8 @@ def deployed(pg_server, tmp_path_factory):
         with psycopg.connect(**conninfo, autocommit=True) as conn:
             grant_app_roles(conn)
             conn.execute("SET search_path TO analytics, public")
-            tenants = {"a": seed_tenant(conn, "alpha", crypto), "b": seed_tenant(conn, "bravo", crypto)}
+            tenants = {"a": seed_analytics_tenant(conn, "alpha", crypto),
+                       "b": seed_analytics_tenant(conn, "bravo", crypto)}
         yield engine, conninfo, tenants
     finally:
         engine.close()
@@ -577,7 +530,7 @@ def test_live_partitions_over_time_and_refused_deletion(database, tmp_path):
         engine.up()
         with psycopg.connect(**database, autocommit=True) as db:
             db.execute("SET search_path TO analytics, public")
-            seed_tenant(db, "alpha", has_pgcrypto(database))
+            seed_analytics_tenant(db, "alpha", has_pgcrypto(database))
 
         engine.today = date(2026, 6, 2)
         preview = engine.preview()

@@ -3,12 +3,12 @@
 Model tests parse the real module files and check what the seed fixes (tables, exact column
 types, defaults, CHECKs, indexes) and what the project adds (RLS on every table, a
 client-isolation policy on every client-owned table, every foreign-key and policy column
-indexed). The live test applies the module through the dynamic-provider process, as `pulumi up`
-would, then connects as anon, authenticated (client A, client B, no client) and service_role
-and proves what each can read and write.
+indexed). The live tests run on a copy of the whole dev stack as the engine stand-in deploys it
+(roles, grants and auth functions from Pulumi.dev.yaml), with clients A and B seeded
+(tests/support/tenants.py), and connect as anon, authenticated (client A, client B, no client)
+and service_role to prove what each can read and write.
 """
 
-import json
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,9 +18,7 @@ from pglast import ast, parse_sql
 from psycopg import errors, sql
 
 from components.model.parser import KnownTables, parse_module, walk
-from components.provider import IndexProvider, PolicyProvider, TableProvider
-from tests.conftest import stack_config
-from tests.support.provider_process import ProviderProcess, pickled
+from tests.support.tenants import CLIENT_A, CLIENT_B, CLIENT_OWNED, OPERATOR_ONLY
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = "crm"
@@ -29,10 +27,6 @@ TABLES = [
     "clients", "lead_memory", "lead_actions", "growth_brain", "prospect_candidates",
     "prospect_outreach_log", "api_key_rotation_log", "relationship_insights",
 ]
-# Tables that hold one client's data (they have client_id); clients is the client itself.
-CLIENT_OWNED = ["lead_memory", "lead_actions", "growth_brain", "api_key_rotation_log", "relationship_insights"]
-# The operator's prospecting pipeline: no owner among the clients, service role only.
-OPERATOR_ONLY = ["prospect_candidates", "prospect_outreach_log"]
 
 CURRENT_CLIENT = "(SELECT CAST(NULLIF(current_setting('app.current_client_id', TRUE), '') AS uuid))"
 OWN_ROW = f"client_id = {CURRENT_CLIENT}"
@@ -229,66 +223,19 @@ def test_every_table_and_designed_column_is_commented(crm):
         "old_key_hash ~ '^[0-9a-f]{64}$'"
 
 
-# --- live: applied through the provider process, then used as each role --------------------------
+# --- live: the dev stack deployed through the engine stand-in, then used as each role ------------
 
-ROLES = {"anon": "NOLOGIN", "authenticated": "NOLOGIN", "service_role": "NOLOGIN BYPASSRLS"}
-CLIENT_A = "aaaaaaaa-0000-0000-0000-00000000000a"
-CLIENT_B = "bbbbbbbb-0000-0000-0000-00000000000b"
-
-
-def provide_environment(db) -> None:
-    """What the program provides before the module: the API roles (cluster-wide, so they may exist
-    already) and the module's schema, usable by those roles."""
-    for role, options in ROLES.items():
-        try:
-            db.execute(sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(role)))
-        except errors.DuplicateObject:
-            pass
-    db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(SCHEMA)))
-    roles = sql.SQL(", ").join(sql.Identifier(r) for r in ROLES)
-    db.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(SCHEMA), roles))
+@pytest.fixture
+def seeded(dev_stack):
+    """Per client (A, B), how many rows of each table are its own (tests/support/tenants.py)."""
+    return {name: tenant.rows for name, tenant in dev_stack.tenants["crm"].items()}
 
 
-def apply_module(process: ProviderProcess, module) -> list[tuple]:
-    """Create every object as `pulumi up` would (tables in file order, then indexes, then policies);
-    returns (urn, id, outputs, inputs) for each."""
-    created = []
-    kinds = [(TableProvider(), module.tables), (IndexProvider(), module.indexes), (PolicyProvider(), module.policies)]
-    for provider, objects in kinds:
-        blob = pickled(provider)
-        for obj in objects:
-            inputs = dict(obj.inputs(), __provider=blob)
-            urn = f"urn:pulumi:test::pgstack::{type(provider).__name__}::{obj.name}"
-            id_, outputs = process.create(urn, inputs)
-            created.append((urn, id_, outputs, inputs))
-    return created
-
-
-def seed_rows(db) -> dict[str, dict[str, int]]:
-    """Rows for clients A and B (as the table owner, which RLS does not bind); returns how many
-    rows of each table belong to each client."""
-    db.execute(f"SET search_path TO {SCHEMA}")
-    for client, name in ((CLIENT_A, "A"), (CLIENT_B, "B")):
-        db.execute("INSERT INTO clients (client_id, business_name, email, password_hash, api_key) "
-                   "VALUES (%s, %s, %s, 'x', %s)", (client, f"Client {name}", f"{name}@example.com", f"key-{name}"))
-        for n in range(2 if name == "A" else 3):
-            lead = db.execute("INSERT INTO lead_memory (email, name, client_id) VALUES (%s, %s, %s) RETURNING id",
-                              (f"lead{n}@{name}.test", f"Lead {n}", client)).fetchone()[0]
-            db.execute("INSERT INTO lead_actions (lead_id, client_id, action_type, tag) VALUES (%s, %s, 'insert', 'Active')",
-                       (lead, client))
-        db.execute("INSERT INTO growth_brain (client_id, event_type, learning_snapshot, confidence) "
-                   "VALUES (%s, 'conversion', '{\"days_to_convert\": 7}', 0.95)", (client,))
-        db.execute("INSERT INTO api_key_rotation_log (client_id, old_key_hash, new_key_hash) VALUES (%s, %s, %s)",
-                   (client, "a" * 64, "b" * 64))
-        db.execute("INSERT INTO relationship_insights (lead_id, client_id, insight_text) "
-                   "SELECT id, client_id, 'legacy' FROM lead_memory WHERE client_id = %s LIMIT 1", (client,))
-    prospect = db.execute("INSERT INTO prospect_candidates (business_name, automation_need_score) "
-                          "VALUES ('Acme', 80) RETURNING id").fetchone()[0]
-    db.execute("INSERT INTO prospect_outreach_log (prospect_id, email_subject, email_body) VALUES (%s, 'Hi', 'Body')",
-               (prospect,))
-    per_client = {"clients": 1, "lead_memory": 2, "lead_actions": 2, "growth_brain": 1,
-                  "api_key_rotation_log": 1, "relationship_insights": 1}
-    return {"A": per_client, "B": dict(per_client, lead_memory=3, lead_actions=3)}
+@pytest.fixture
+def db(dev_stack):
+    """The connecting superuser (RLS does not bind it), for arranging and checking."""
+    with psycopg.connect(**dev_stack.database, autocommit=True, options=f"-c search_path={SCHEMA}") as conn:
+        yield conn
 
 
 @contextmanager
@@ -312,49 +259,22 @@ RLS_ERROR = "new row violates row-level security policy"
 
 
 @pytest.fixture
-def applied(database, db):
-    """The crm module applied to a fresh database, with rows of clients A and B."""
-    provide_environment(db)
-    process = ProviderProcess(stack_config(database, safety=json.dumps({"allow_data_loss": False})))
-    try:
-        created = apply_module(process, parse_crm())
-        # Supabase-like table grants to every API role, so that RLS alone decides what each sees.
-        db.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(
-            sql.Identifier(SCHEMA), sql.SQL(", ").join(sql.Identifier(r) for r in ROLES)))
-        yield process, created
-    finally:
-        process.close()
-
-
-@pytest.fixture
-def seeded(applied, db):
-    return seed_rows(db)
-
-
-@pytest.fixture
-def conn(database):
-    with psycopg.connect(**database, options=f"-c search_path={SCHEMA}") as conn:
+def conn(dev_stack):
+    with psycopg.connect(**dev_stack.database, options=f"-c search_path={SCHEMA}") as conn:
         yield conn
 
 
-def test_module_applies_and_reads_back_without_drift(applied, db):
-    process, created = applied
-    assert len(created) == len(TABLES) + 36 + 13
-    tables = db.execute("SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
-                        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r' "
-                        "ORDER BY c.relname", (SCHEMA,)).fetchall()
-    assert tables == [(t, True, False) for t in sorted(TABLES)]
+def test_module_is_live_as_declared(dev_stack, db):
+    tables = db.execute("SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, c.relowner::regrole::text "
+                        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY c.relname", (SCHEMA,)).fetchall()
+    assert tables == [(t, True, False, "pgstack_owner") for t in sorted(TABLES)]
     indexes = {r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s", (SCHEMA,))}
     assert {"idx_clients_email", "idx_clients_api_key", "idx_clients_client_id", "idx_growth_brain_snapshot",
             "idx_prospects_high_priority", "idx_lead_memory_client_active"} <= indexes
     assert "clients_email_key" not in indexes  # one index per unique column, named as the seed names it
+    assert db.execute("SELECT count(*) FROM pg_policies WHERE schemaname = %s", (SCHEMA,)).fetchone()[0] == 13
     assert db.execute("SELECT obj_description('crm.relationship_insights'::regclass)").fetchone()[0].startswith("DEPRECATED")
-    # Every object reads back as declared: a refresh reports no drift and the next up has nothing to do.
-    for urn, id_, outputs, inputs in created:
-        read_id, live = process.read(urn, id_, dict(outputs, __provider=inputs["__provider"]))
-        assert read_id == id_, urn
-        diff = process.diff(urn, id_, live, inputs)
-        assert diff["changes"] is False, urn
 
 
 def test_authenticated_client_sees_only_its_own_rows(seeded, conn):
@@ -368,9 +288,9 @@ def test_authenticated_client_sees_only_its_own_rows(seeded, conn):
                     assert rows == [client] * seeded[name][table], table
 
 
-def test_without_a_client_nothing_is_visible_and_nothing_fails(seeded, database, conn):
+def test_without_a_client_nothing_is_visible_and_nothing_fails(seeded, dev_stack, conn):
     # Never set in this session: current_setting(..., true) is NULL.
-    with psycopg.connect(**database, options=f"-c search_path={SCHEMA}") as fresh:
+    with psycopg.connect(**dev_stack.database, options=f"-c search_path={SCHEMA}") as fresh:
         with acting(fresh, "authenticated"):
             assert fresh.execute("SELECT current_setting('app.current_client_id', true)").fetchone()[0] is None
             for table in TABLES:
@@ -465,8 +385,16 @@ def test_client_cannot_attach_an_action_to_another_clients_lead(seeded, conn, db
                          (b_lead, CLIENT_A))
 
 
-def test_anon_gets_nothing_and_service_role_everything(seeded, conn):
-    with acting(conn, "anon", CLIENT_A):  # even with a client set: anon has no policy
+def test_anon_gets_nothing_and_service_role_everything(seeded, conn, db):
+    # The dev stack grants anon nothing on crm.
+    with pytest.raises(errors.InsufficientPrivilege, match="permission denied for schema crm"):
+        with acting(conn, "anon", CLIENT_A):
+            conn.execute("SELECT client_id FROM crm.clients")
+    # Granted every table privilege by hand (as Supabase's default grants would), anon still sees
+    # nothing, even with a client set: no policy is for anon.
+    db.execute("GRANT USAGE ON SCHEMA crm TO anon")
+    db.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA crm TO anon")
+    with acting(conn, "anon", CLIENT_A):
         for table in TABLES:
             assert visible(conn, table) == [], table
     with pytest.raises(errors.InsufficientPrivilege, match=RLS_ERROR):

@@ -1,10 +1,10 @@
 """The growth module (sql/growth, seed 002): what the model makes of it, its retention
 declarations, and the module applied to a real PostgreSQL with tenant isolation proven live.
 
-The live part creates what the program provides on plain PostgreSQL (the anon/authenticated/
-service_role roles, schema auth with auth.uid()/auth.jwt(), the module's schema, the grants),
-applies the module with the model's canonical DDL (components.model.render), then connects as
-authenticated with the settings of tenant A and tenant B.
+The live part runs on a copy of the whole dev stack as the engine stand-in deploys it (roles,
+grants and auth functions from Pulumi.dev.yaml), with shops and users A and B seeded
+(tests/support/tenants.py), and connects as authenticated with the settings of A and of B,
+as anon and as the owner.
 """
 
 import json
@@ -16,10 +16,11 @@ import pytest
 from pglast import ast, parse_sql
 from psycopg import errors, sql
 
-from components.model import render
 from components.model.errors import SqlModelError
 from components.model.parser import KnownTables, parse_module, walk
 from components.model.retention import Retention, load_retention, parse_retention
+from tests.support import tenants
+from tests.support.tenants import SHOP_A, SHOP_B, USER_A, USER_B, growth_claims, growth_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "sql" / "growth"
@@ -220,79 +221,10 @@ def test_retention_errors_name_file_line_and_key(growth, text, line, message):
     assert message in info.value.message
 
 
-# --- live: applied to PostgreSQL ----------------------------------------------------------------
-
-SHOP_A, SHOP_B = "shop-a.myshopify.com", "shop-b.myshopify.com"
-USER_A, USER_B = str(uuid.uuid4()), str(uuid.uuid4())
-
-
-def provide_platform(db) -> None:
-    """What the program provides before a module is applied (Supabase has it built in)."""
-    for role, options in (("anon", ""), ("authenticated", ""), ("service_role", " BYPASSRLS")):
-        try:
-            db.execute(sql.SQL("CREATE ROLE {} NOLOGIN" + options).format(sql.Identifier(role)))
-        except errors.DuplicateObject:
-            pass  # roles are cluster-wide: another test created them
-    db.execute("CREATE SCHEMA auth")
-    db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(SCHEMA)))
-    db.execute("""CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
-                  SELECT (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid $$""")
-    db.execute("""CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$
-                  SELECT nullif(current_setting('request.jwt.claims', true), '')::jsonb $$""")
-    db.execute(sql.SQL("GRANT USAGE ON SCHEMA auth, {} TO anon, authenticated").format(sql.Identifier(SCHEMA)))
-
-
-def apply_module(db, module) -> None:
-    """The module's objects, in the order the program declares them, as the model renders them."""
-    for extension in module.extensions:
-        db.execute(sql.SQL("CREATE EXTENSION {}").format(sql.Identifier(extension.name)))
-    for table in module.tables:
-        inputs = table.inputs()
-        db.execute(render.create_table(inputs))
-        if table.rls_enabled:
-            db.execute(render.alter_table(inputs, sql.SQL("ENABLE ROW LEVEL SECURITY")))
-        db.execute(render.comment_on_table(inputs, table.comment))
-        for column in table.columns:
-            if column.comment:
-                db.execute(render.comment_on_column(inputs, column.name, column.comment))
-    for index in module.indexes:
-        db.execute(render.create_index(index.inputs()))
-    for policy in module.policies:
-        db.execute(render.create_policy(policy.inputs()))
-    # anon gets the same table privileges as authenticated here, to prove that RLS alone
-    # already denies it; the program's grants give it less.
-    db.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO anon, authenticated")
-               .format(sql.Identifier(SCHEMA)))
-
-
-def tenant_rows(shop: str, user: str) -> list[tuple[str, dict]]:
-    """One row in every table for one shop and one user, parents first."""
-    campaign, post, experiment, doc = (str(uuid.uuid4()) for _ in range(4))
-    return [
-        ("seo_audits", {"shop_domain": shop, "crawled_at": "2025-10-20T00:00:00Z", "avg_lcp": 2100}),
-        ("seo_rankings", {"shop_domain": shop, "keyword": "running shoes", "position": 3,
-                          "tracked_at": "2025-10-20T00:00:00Z"}),
-        ("ad_campaigns", {"id": campaign, "shop_domain": shop, "campaign_name": "Fall sale"}),
-        ("ad_performance", {"shop_domain": shop, "campaign_id": campaign, "date": "2025-10-20",
-                            "impressions": 1000, "clicks": 10, "cost": 5, "revenue": 20, "roas": 4}),
-        ("social_posts", {"id": post, "shop_domain": shop, "platform": "instagram"}),
-        ("social_analytics", {"shop_domain": shop, "social_post_id": post, "platform": "instagram",
-                              "measured_at": "2025-10-20T00:00:00Z", "likes": 5}),
-        ("onboarding_progress", {"user_id": user, "shop_domain": shop, "step_key": "connect_ads", "step_order": 1}),
-        ("feature_tours", {"user_id": user, "tour_key": "dashboard", "tour_name": "Dashboard"}),
-        ("experiments", {"id": experiment, "shop_domain": shop, "experiment_key": "hero", "experiment_name": "Hero"}),
-        ("experiment_results", {"shop_domain": shop, "experiment_id": experiment, "variant_key": "control"}),
-        ("knowledge_base", {"id": doc, "shop_domain": shop, "document_key": "returns", "document_type": "policy",
-                            "title": "Returns", "content": "30 days"}),
-        ("ceo_briefings", {"shop_domain": shop, "briefing_type": "weekly", "period_start": "2025-10-13",
-                           "period_end": "2025-10-19", "executive_summary": "Good week"}),
-    ]
-
+# --- live: on a copy of the whole dev stack, with shops/users A and B seeded ---------------------
 
 def insert(conn, table: str, row: dict):
-    return conn.execute(sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
-        sql.Identifier(SCHEMA, table), sql.SQL(", ").join(map(sql.Identifier, row)),
-        sql.SQL(", ").join(sql.Placeholder() * len(row))), list(row.values())).fetchone()[0]
+    return tenants.insert(conn, SCHEMA, table, row)
 
 
 def tenant_key(table: str) -> str:
@@ -315,19 +247,19 @@ def session(database: dict, role: str, shop: str | None = None, claims: dict | N
     return conn
 
 
-def claims_of(user: str, role: str = "ceo") -> dict:
-    return {"sub": user, "role": "authenticated", "app_metadata": {"shop_role": role}}
+@pytest.fixture
+def database(dev_stack):
+    """These tests' database is a copy of the deployed dev stack (conftest's `db` connects to it)."""
+    return dev_stack.database
 
 
 @pytest.fixture
-def applied(database, db, growth):
-    provide_platform(db)
-    apply_module(db, growth)
-    ids = {}
-    for shop, user in ((SHOP_A, USER_A), (SHOP_B, USER_B)):
-        for table, row in tenant_rows(shop, user):
-            ids[(table, shop)] = insert(db, table, row)  # as the owner (superuser): RLS does not apply
-    return ids
+def applied(dev_stack, db):
+    """The dev stack with A's and B's rows (tests/support/tenants.py): (table, shop) -> row id."""
+    return {(table, shop): id_ for table, shop, id_ in db.execute(
+        sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT {}, shop_domain, id FROM {}").format(sql.Literal(t), sql.Identifier(SCHEMA, t))
+            for t in sorted(SHOP_TABLES)))}
 
 
 def test_live_module_matches_the_model(applied, db, growth):
@@ -348,15 +280,15 @@ def test_live_module_matches_the_model(applied, db, growth):
 
 def test_live_tenant_sees_only_its_rows_on_every_table(applied, database):
     for shop, user in ((SHOP_A, USER_A), (SHOP_B, USER_B)):
-        with session(database, "authenticated", shop, claims_of(user)) as conn:
+        with session(database, "authenticated", shop, growth_claims(user)) as conn:
             for table in SEED_TABLES | {"social_posts"}:
                 assert visible(conn, table) == [user if table in USER_TABLES else shop], table
 
 
 def test_live_writes_into_or_moves_to_another_tenant_are_refused(applied, database):
-    other_rows = dict(tenant_rows(SHOP_B, USER_B))
-    with session(database, "authenticated", SHOP_A, claims_of(USER_A)) as conn:
-        for table, row in tenant_rows(SHOP_A, USER_A):
+    other_rows = dict(growth_rows(SHOP_B, USER_B))
+    with session(database, "authenticated", SHOP_A, growth_claims(USER_A)) as conn:
+        for table, row in growth_rows(SHOP_A, USER_A):
             key, other = tenant_key(table), (USER_B if table in USER_TABLES else SHOP_B)
             # Insert a row for B (the parents it names are A's, or B's, whichever the row says).
             with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
@@ -387,8 +319,14 @@ def test_live_no_setting_means_no_rows_and_no_error(applied, database, shop, cla
             insert(conn, "seo_audits", {"shop_domain": SHOP_A, "crawled_at": "2025-10-21T00:00:00Z"})
 
 
-def test_live_anon_gets_nothing_even_with_privileges(applied, database):
-    with session(database, "anon", SHOP_A, claims_of(USER_A)) as conn:
+def test_live_anon_gets_nothing_even_with_privileges(applied, database, db):
+    with session(database, "anon", SHOP_A, growth_claims(USER_A)) as conn:
+        with pytest.raises(errors.InsufficientPrivilege, match="permission denied for schema growth"):
+            visible(conn, "seo_audits")  # the dev stack grants anon nothing on growth
+    # Granted every table privilege by hand (as Supabase's default grants would): still nothing.
+    db.execute("GRANT USAGE ON SCHEMA growth TO anon")
+    db.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA growth TO anon")
+    with session(database, "anon", SHOP_A, growth_claims(USER_A)) as conn:
         for table in SEED_TABLES | {"social_posts"}:
             assert visible(conn, table) == [], table
         with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
@@ -396,11 +334,11 @@ def test_live_anon_gets_nothing_even_with_privileges(applied, database):
 
 
 def test_live_ceo_briefings_need_the_ceo_claim(applied, database):
-    with session(database, "authenticated", SHOP_A, claims_of(USER_A, role="staff")) as conn:
+    with session(database, "authenticated", SHOP_A, growth_claims(USER_A, shop_role="staff")) as conn:
         assert visible(conn, "ceo_briefings") == []
         assert visible(conn, "seo_audits") == [SHOP_A]
         with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
-            insert(conn, "ceo_briefings", dict(tenant_rows(SHOP_A, USER_A))["ceo_briefings"])
+            insert(conn, "ceo_briefings", dict(growth_rows(SHOP_A, USER_A))["ceo_briefings"])
 
 
 def test_live_children_and_versions_stay_in_their_parents_shop(applied, db):
@@ -450,29 +388,6 @@ def test_live_similarity_search_uses_the_hnsw_index(applied, db, database):
     assert db.execute("SHOW enable_seqscan").fetchone()[0] == "on"
     assert "Index Scan using idx_knowledge_base_embedding" in plan(db)
     # Also for a tenant, with the RLS filter on top of the index scan.
-    with session(database, "authenticated", SHOP_A, claims_of(USER_A)) as conn:
+    with session(database, "authenticated", SHOP_A, growth_claims(USER_A)) as conn:
         assert "Index Scan using idx_knowledge_base_embedding" in plan(conn)
         assert len(conn.execute(query, (probe,)).fetchall()) == 5
-
-
-def test_live_through_the_provider_round_trips_without_drift(database, db, growth):
-    """The module through the real dynamic-provider process (as `pulumi up` runs it), then
-    `refresh` of every resource: the vector column, hnsw/gin indexes, composite and
-    self-referencing foreign keys and the restrictive policy all read back as declared."""
-    from components.provider import IndexProvider, PolicyProvider, TableProvider
-    from tests.conftest import stack_config
-    from tests.support.provider_process import ProviderProcess
-    from tests.test_provider_live import Resource
-
-    provide_platform(db)
-    db.execute("CREATE EXTENSION vector")
-    process = ProviderProcess(stack_config(database, safety=json.dumps({"allow_data_loss": False})))
-    try:
-        resources = [(Resource(process, TableProvider(), t.inputs()), t.inputs()) for t in growth.tables]
-        resources += [(Resource(process, IndexProvider(), i.inputs()), i.inputs()) for i in growth.indexes]
-        resources += [(Resource(process, PolicyProvider(), p.inputs()), p.inputs()) for p in growth.policies]
-        for resource, inputs in resources:
-            assert resource.refresh(), inputs["name"]
-            assert resource.apply(inputs)["changes"] is False, inputs["name"]
-    finally:
-        process.close()

@@ -118,6 +118,22 @@ class EngineDouble:
     def preview(self) -> RunResult:
         return self._run(preview=True)
 
+    def refresh(self) -> list[str]:
+        """`pulumi refresh`: read every dynamic resource back from the database into the state.
+        Returns the names of those that are gone (dropped from the state, as the engine does);
+        drift shows in the next preview. The pulumi_postgresql double has no read."""
+        gone = []
+        for key, entry in list(self.state.items()):
+            if not entry.type.startswith(DYNAMIC_PREFIX):
+                continue
+            id_, outputs = self.provider.read(self._urn(entry.type, entry.name), entry.id, entry.outputs)
+            if not id_:
+                del self.state[key]
+                gone.append(entry.name)
+            else:
+                entry.outputs = outputs
+        return gone
+
     def _run(self, preview: bool) -> RunResult:
         self.result = RunResult()
         self.declared: dict[tuple[str, str], Entry] = {}
