@@ -22,6 +22,7 @@ from .model.objects import Module
 from .model.parser import KnownTables, parse_module
 from .model.partitions import monthly_key_problem
 from .model.retention import load_retention
+from .model.sample_data import SAMPLE_FOLDER, load_sample_data, sample_files
 from .roles import StackRoles, configured_passwords
 from .schema_module import SchemaModule, TableRegistry
 from .settings import NAMESPACE, ConfigError, ModuleConfig, StackSettings, read_settings
@@ -58,6 +59,17 @@ def skip_extensions(config: ModuleConfig, module: Module) -> None:
     module.extensions = [e for e in module.extensions if e.name not in config.skip_extensions]
 
 
+def sample_data(config: ModuleConfig, folder: Path, module: Module, display_root: Path):
+    """modules[i].sample_data: the module's sample/*.sql files, checked against the module."""
+    if not config.sample_data:
+        return None
+    files = sample_files(folder)
+    if not files:
+        raise ConfigError(f"{config.key}.sample_data", f"module {module.name} has no sample data: "
+                          f"no .sql file in {folder.relative_to(display_root)}/{SAMPLE_FOLDER}/")
+    return load_sample_data(files, module, display_root)
+
+
 def load_modules(settings: StackSettings, sql_root: Path, display_root: Path):
     """Parse every configured module, in config order: a module may refer to tables of the
     modules listed before it and to the external tables its config declares."""
@@ -75,6 +87,7 @@ def load_modules(settings: StackSettings, sql_root: Path, display_root: Path):
         check_partitions(config, module)
         skip_extensions(config, module)
         module.retention = load_retention(folder, module, display_root)  # checked at preview too
+        module.sample_data = sample_data(config, folder, module, display_root)
         known.add_module(module)
         modules.append((config, module))
     return modules

@@ -10,7 +10,8 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from .provider import (
-    FunctionProvider, IndexProvider, PartitionProvider, PolicyProvider, TableProvider, TriggerProvider, ViewProvider,
+    FunctionProvider, IndexProvider, PartitionProvider, PolicyProvider, SampleDataProvider, TableProvider,
+    TriggerProvider, ViewProvider,
 )
 
 
@@ -65,3 +66,10 @@ class Partition(Resource, module="pgstack", name="Partition"):
 
     def __init__(self, resource_name: str, props: dict, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(PartitionProvider(), resource_name, props, opts)
+
+
+class SampleData(Resource, module="pgstack", name="SampleData"):
+    """A module's dev-only sample rows (sql/<module>/sample/*.sql; see model/sample_data.py)."""
+
+    def __init__(self, resource_name: str, props: dict, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(SampleDataProvider(), resource_name, props, opts)

@@ -126,15 +126,17 @@ class SchemaModule(pulumi.ComponentResource):
         # table's name output. The months run from the fixed `start` to today + `ahead`, so a
         # later run only ever adds partitions (see model/partitions.py).
         today = today or datetime.now(timezone.utc).date()
+        partitions = []
         for spec in config.partitions:
             for partition in monthly_partitions(module.table(spec.table), spec.start, spec.ahead, today,
                                                 source=f"pgstack:{spec.key}"):
                 props = dict(partition.inputs(), schema=schema_name, table=own[spec.table].name, owner=owner)
-                resources.Partition(named(partition.schema, partition.name), props, child)
+                partitions.append(resources.Partition(named(partition.schema, partition.name), props, child))
 
+        indexes = []
         for index in module.indexes:
             props = dict(index.inputs(), table=table_output(index.schema, index.table), **created_as(index.schema, index.table))
-            resources.Index(named(index.schema, index.name), props, child)
+            indexes.append(resources.Index(named(index.schema, index.name), props, child))
 
         for policy in module.policies:
             # Created as the connecting user (a member of the owner, so allowed to): a policy has
@@ -149,18 +151,27 @@ class SchemaModule(pulumi.ComponentResource):
                 named(function.schema, f"{function.name}({function.arguments})"), dict(function.inputs(), owner=owner),
                 pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(own.values()) + prerequisites)))
 
+        triggers = []
         for trigger in module.triggers:
             props = dict(trigger.inputs(), table=table_output(trigger.schema, trigger.table),
                          **created_as(trigger.schema, trigger.table))
             depends = [functions[trigger.function]] if trigger.function in functions else []
-            resources.Trigger(named(trigger.schema, trigger.table, trigger.name), props,
-                              pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)))
+            triggers.append(resources.Trigger(named(trigger.schema, trigger.table, trigger.name), props,
+                            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends))))
 
         views = {}
         for view in module.views:
             depends = [own[t] for t in view.tables] + list(functions.values())
             views[view.name] = resources.View(named(view.schema, view.name), dict(view.inputs(), owner=owner),
                            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)))
+
+        if module.sample_data is not None:
+            # Inserted once the module is in place: every table and monthly partition (rows land
+            # in their month), the indexes a conflict may be decided on, the triggers that fire.
+            depends = list(own.values()) + partitions + indexes + triggers
+            resources.SampleData(named(module.schema, "sample_data"),
+                                 dict(module.sample_data.inputs(), schema=schema_name, module=module.name, owner=owner),
+                                 pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)))
 
         self.tables = own
         self.functions = functions

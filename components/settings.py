@@ -14,7 +14,7 @@ from .access_settings import API_ROLES, GrantConfig, RoleConfig, read_grants, re
 from .settings_base import DURATION, NAMESPACE, ConfigError, as_bool, as_identifier, read_object, reject_unknown_keys
 
 TARGETS = ("postgres", "supabase")
-MODULE_KEYS = ("name", "schema", "external_tables", "create_schema", "partitions", "skip_extensions")
+MODULE_KEYS = ("name", "schema", "external_tables", "create_schema", "partitions", "skip_extensions", "sample_data")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,8 @@ class ModuleConfig:
     # Extensions the module declares that this stack does not install (the embedded dev
     # PostgreSQL is built without pgcrypto); checked against the module when it is loaded.
     skip_extensions: tuple[str, ...] = ()
+    # Load sql/<module>/sample/*.sql (dev only: refused unless safety.allow_data_loss).
+    sample_data: bool = False
     key: str = ""
 
 
@@ -171,8 +173,18 @@ def read_modules(get: Callable[[str], Any]) -> tuple[ModuleConfig, ...]:
         if not isinstance(skip, list):
             raise ConfigError(f"{key}.skip_extensions", "must be a list of extension names")
         skip = tuple(as_identifier(e, f"{key}.skip_extensions[{j}]") for j, e in enumerate(skip))
-        modules.append(ModuleConfig(name, schema, tuple(external), create_schema, partitions, skip, key))
+        sample_data = as_bool(item.get("sample_data", False), f"{key}.sample_data")
+        modules.append(ModuleConfig(name, schema, tuple(external), create_schema, partitions, skip, sample_data, key))
     return tuple(modules)
+
+
+def check_sample_data(modules: tuple[ModuleConfig, ...], safety: Safety) -> None:
+    """Sample rows mix with real ones, so only a stack whose data is disposable may load them:
+    the data-loss setting is what tells a dev stack from prod."""
+    for module in modules:
+        if module.sample_data and not safety.allow_data_loss:
+            raise ConfigError(f"{module.key}.sample_data", "sample data is only for stacks whose data is "
+                                                           "disposable (safety.allow_data_loss: true)")
 
 
 def read_settings(get: Callable[[str], Any]) -> StackSettings:
@@ -180,13 +192,15 @@ def read_settings(get: Callable[[str], Any]) -> StackSettings:
     if target not in TARGETS:
         raise ConfigError("target", f"must be one of {', '.join(TARGETS)}, not {target!r}")
     modules = read_modules(get)
+    safety = read_safety(get)
+    check_sample_data(modules, safety)
     owner = read_owner_role(get)
     roles = read_roles(get, owner)
     known_roles = set(API_ROLES) | {r.name for r in roles}
     return StackSettings(
         connection=read_connection(get),
         target=target,
-        safety=read_safety(get),
+        safety=safety,
         modules=modules,
         owner_role=owner,
         roles=roles,

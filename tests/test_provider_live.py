@@ -262,7 +262,7 @@ def test_failed_step_rolls_back_the_whole_plan(strict, db):
     props["columns"].append({"name": "score", "type": "integer", "not_null": False})
     props["constraints"].append({"name": "accounts_tenant_check", "kind": "check", "columns": [],
                                  "expression": "tenant = 'zzz'"})  # the existing row violates it
-    with pytest.raises(ProviderError, match="rolled back"):
+    with pytest.raises(ProviderError, match=r"table public\.accounts \(sql/test/001_accounts\.sql:1\): .*rolled back"):
         table.apply(props)
     assert "score" not in columns(db)  # the ADD COLUMN before the failing step was undone
 

@@ -184,6 +184,7 @@ class Module:
     schemas: list[Schema] = field(default_factory=list)
     extensions: list[Extension] = field(default_factory=list)
     retention: list = field(default_factory=list)  # model.retention.Retention, from retention.yaml
+    sample_data: object = None  # model.sample_data.SampleData, when stack config loads sample/*.sql
     tables: list[Table] = field(default_factory=list)
     indexes: list[Index] = field(default_factory=list)
     policies: list[Policy] = field(default_factory=list)

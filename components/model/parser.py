@@ -49,6 +49,19 @@ def deparse(node) -> str:
     return RawStream()(node)
 
 
+def parse_statements(src: SourceText) -> list[tuple[int, ast.Node]]:
+    """A file's statements, each with the offset of its first token (not of the comments before
+    it), so errors point at the statement's own line."""
+    try:
+        statements = parse_sql(src.text)
+    except pg_parser.ParseError as exc:
+        offset = exc.args[1] if len(exc.args) > 1 else 0
+        raise src.error(offset, f"syntax error: {exc.args[0]}") from None
+    tokens = [t for t in pg_parser.scan(src.text) if t.name not in ("SQL_COMMENT", "C_COMMENT")]
+    return [(next((t.start for t in tokens if t.start >= raw.stmt_location), raw.stmt_location), raw.stmt)
+            for raw in statements]
+
+
 def walk(node, skip_sublinks=False):
     """Every pglast node under `node` (inclusive)."""
     if isinstance(node, (list, tuple)):
@@ -123,18 +136,8 @@ class ModuleParser:
 
     def parse_text(self, display_name: str, text: str) -> None:
         self.src = SourceText(display_name, text)
-        try:
-            statements = parse_sql(text)
-        except pg_parser.ParseError as exc:
-            offset = exc.args[1] if len(exc.args) > 1 else 0
-            raise self.src.error(offset, f"syntax error: {exc.args[0]}") from None
-        tokens = pg_parser.scan(text)
-        for raw in statements:
-            self.offset = next(
-                (t.start for t in tokens if t.start >= raw.stmt_location and t.name not in ("SQL_COMMENT", "C_COMMENT")),
-                raw.stmt_location,
-            )
-            self._statement(raw.stmt)
+        for self.offset, stmt in parse_statements(self.src):
+            self._statement(stmt)
 
     # --- helpers -----------------------------------------------------------------------------
 

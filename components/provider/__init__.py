@@ -3,6 +3,7 @@
 from .kinds import (
     FunctionProvider, IndexProvider, PartitionProvider, PolicyProvider, TableProvider, TriggerProvider, ViewProvider,
 )
+from .sample_data import SampleDataProvider
 
-__all__ = ["FunctionProvider", "IndexProvider", "PartitionProvider", "PolicyProvider", "TableProvider",
-           "TriggerProvider", "ViewProvider"]
+__all__ = ["FunctionProvider", "IndexProvider", "PartitionProvider", "PolicyProvider", "SampleDataProvider",
+           "TableProvider", "TriggerProvider", "ViewProvider"]

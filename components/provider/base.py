@@ -49,6 +49,11 @@ def definition(props: dict) -> dict:
     return {k: v for k, v in props.items() if k not in NOT_COMPARED}
 
 
+def located(new: dict, inputs: dict) -> dict:
+    """A definition with the inputs' `source` (file:line) back, for the errors that name it."""
+    return {**new, "source": inputs.get("source", "unknown source")}
+
+
 class CatalogObjectProvider(ResourceProvider):
     """CRUD for one kind of schema object. Subclasses say how to name, plan and introspect it."""
 
@@ -125,13 +130,13 @@ class CatalogObjectProvider(ResourceProvider):
 
     def create(self, props: dict) -> CreateResult:
         new = definition(props)
-        applied = self._apply(new, self.plan_create(new))
+        applied = self._apply(located(new, props), self.plan_create(new))
         return CreateResult(self.object_id(new), {**new, APPLIED: applied})
 
     def update(self, id_: str, olds: dict, news: dict) -> UpdateResult:
         old, new = definition(olds), definition(news)
         handover = self.change_owner(new) if new.get("owner") and old.get("owner") != new["owner"] else None
-        applied = self._apply(new, self.plan_update(old, new), handover=handover)
+        applied = self._apply(located(new, news), self.plan_update(old, new), handover=handover)
         return UpdateResult({**new, APPLIED: applied})
 
     def delete(self, id_: str, props: dict) -> None:

@@ -68,6 +68,12 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relname = %s AND c.relkind = 'v'
 """
 
+# How many of the named tables exist in a schema.
+TABLES = """
+SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relkind IN ('r', 'p')
+"""
+
 CONSTRAINT_KINDS = {"p": "primary_key", "u": "unique", "c": "check", "f": "foreign_key", "x": "exclusion"}
 IDENTITY = {"a": "always", "d": "by default"}
 
@@ -145,3 +151,11 @@ def _single(query: str, key: str):
 function = _single(FUNCTION, "function")
 trigger = _single(TRIGGER, "trigger")
 view = _single(VIEW, "view")
+
+
+def sample_data(cur: Cursor, inputs: dict) -> dict | None:
+    """Sample rows leave no catalog trace of their own: they exist while the tables they were
+    inserted into do ({}), and are gone (None) once one of those tables is."""
+    tables = sorted({s["table"] for s in inputs["statements"]})
+    found = cur.execute(TABLES, (inputs["schema"], tables)).fetchone()[0]
+    return {} if found == len(tables) else None
