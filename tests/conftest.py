@@ -70,11 +70,8 @@ def dev_stack_template(pg_server):
     once through the engine stand-in, with tenants A and B seeded in every tenant-scoped module:
     a template database that `dev_stack` copies for each test."""
     database = _new_database(pg_server)
-    engine = EngineDouble(database, stack="dev", today=DEV_STACK_TODAY)
-    try:
+    with EngineDouble(database, stack="dev", today=DEV_STACK_TODAY) as engine:
         engine.up()
-    finally:
-        engine.close()
     with psycopg.connect(**database, autocommit=True) as conn:
         seeded = {name: tenants.seed(conn, module) for name, module in tenants.MODULES.items()}
     yield database["dbname"], seeded

@@ -102,8 +102,7 @@ def test_refresh_of_the_whole_stack_reports_only_what_changed_by_hand(database, 
     policy, crm's partial indexes, analytics' trigger, function and partitions, ...) reads back
     as declared, so the next preview is empty. What is then changed by hand shows in refresh and
     preview, and the next `up` puts the declared state back."""
-    engine = EngineDouble(database, stack="dev")
-    try:
+    with EngineDouble(database, stack="dev") as engine:
         engine.up()
         assert engine.refresh() == []
         assert engine.preview().changed() == {}
@@ -121,5 +120,3 @@ def test_refresh_of_the_whole_stack_reports_only_what_changed_by_hand(database, 
         assert db.execute("SELECT count(*) FROM pg_policies WHERE policyname = 'ceo_briefings_ceo_only'").fetchone()[0]
         assert engine.refresh() == []
         assert engine.preview().changed() == {}
-    finally:
-        engine.close()

@@ -44,11 +44,10 @@ def seed_rows(db) -> None:
 
 @pytest.fixture
 def dev(database, db):
-    engine = EngineDouble(database, stack="dev")
-    engine.up()
-    seed_rows(db)
-    yield engine
-    engine.close()
+    with EngineDouble(database, stack="dev") as engine:
+        engine.up()
+        seed_rows(db)
+        yield engine
 
 
 def test_dev_roles_attributes_and_ownership(dev, db):
@@ -180,12 +179,11 @@ def prod(database, db):
     for module in modules:
         if module["name"] == "analytics":
             module["skip_extensions"] = ["pgcrypto"]
-    engine = EngineDouble(database, stack="prod", config={"pgstack:analyst_password": "analyst-" + uuid.uuid4().hex,
-                                                          "pgstack:modules": json.dumps(modules)})
-    engine.up()
-    seed_rows(db)
-    yield engine
-    engine.close()
+    config = {"pgstack:analyst_password": "analyst-" + uuid.uuid4().hex, "pgstack:modules": json.dumps(modules)}
+    with EngineDouble(database, stack="prod", config=config) as engine:
+        engine.up()
+        seed_rows(db)
+        yield engine
 
 
 def test_prod_declares_no_supabase_role_and_keeps_the_site_table(prod, db):

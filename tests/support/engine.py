@@ -110,6 +110,12 @@ class EngineDouble:
     def close(self) -> None:
         self.provider.close()
 
+    def __enter__(self) -> "EngineDouble":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()  # also when a run failed: no provider process is left behind
+
     # --- one run of the program --------------------------------------------------------------
 
     def up(self) -> RunResult:
