@@ -2,8 +2,9 @@
 whole dev stack as the engine stand-in deploys it (roles, grants and auth functions from
 Pulumi.dev.yaml, nothing made by hand), with tenants A and B seeded (tests/support/tenants.py).
 
-Per module, 2,000 probes with a fixed seed: every role (anon; authenticated as tenant A, as B,
-and with no tenant; service_role) reads or writes a random table of the module. No probe may
+Per module, 2,000 probes with a fixed seed: every role (anon, authenticator, authenticated as
+tenant A, as B and with no tenant, service_role, the dev login role developer) reads or writes a
+random table of the module. No probe may
 see, change or create a row of another tenant. Every write is rolled back, so each probe sees
 the seeded data.
 """
@@ -17,7 +18,10 @@ from psycopg import errors, sql
 from tests.support.tenants import MODULES, Tenant, TenantModule, act
 
 PROBES = 2000
-ACTORS = ["anon", "service_role", "none", "A", "B"]
+# authenticated as A, as B, or with no tenant setting ("none"); developer is the dev stack's login
+# role (member of the API roles, bound by RLS); anon and authenticator have no grant on tenant data.
+ACTORS = ["anon", "authenticator", "service_role", "developer", "none", "A", "B"]
+NO_GRANT = ("anon", "authenticator")
 KINDS = ["read", "read", "update_other", "delete_other", "move_to_other", "insert_for_other"]
 
 
@@ -53,7 +57,7 @@ class Probe:
             rows = self.conn.execute(sql.SQL("SELECT CAST({} AS text) FROM {}").format(
                 sql.Identifier(column) if column else sql.NULL, self.table(table))).fetchall()
         except errors.InsufficientPrivilege:
-            assert actor == "anon", (actor, table)  # anon has no grant on tenant data
+            assert actor in NO_GRANT, (actor, table)
             return
         if actor == "service_role":  # bypasses RLS: everything
             assert len(rows) == self.totals[table], (actor, table)
@@ -61,7 +65,7 @@ class Probe:
             own = self.tenants[actor]
             assert {r[0] for r in rows} == {str(own.keys[table])}, (actor, table)
             assert len(rows) == own.rows[table], (actor, table)
-        else:  # anon, no tenant, or a table of no tenant
+        else:  # no tenant setting, or a table of no tenant
             assert rows == [], (actor, table)
 
     def write_all(self, actor: str, table: str) -> None:
@@ -69,7 +73,7 @@ class Probe:
         try:
             deleted = self.conn.execute(sql.SQL("DELETE FROM {}").format(self.table(table))).rowcount
         except errors.InsufficientPrivilege:
-            assert actor == "anon", (actor, table)
+            assert actor in NO_GRANT, (actor, table)
             return
         except errors.IntegrityError:  # an immutable row or a RESTRICT foreign key: not a privilege
             assert actor == "service_role", (actor, table)
