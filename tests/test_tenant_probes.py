@@ -110,6 +110,7 @@ class Probe:
             assert table in self.identity, (tenant.name, table)
             return
         assert changed == 0, (tenant.name, table, kind)  # matched nothing: no UPDATE policy, or B's rows
+
     def copy_for(self, table: str) -> sql.Composed:
         """INSERT of a copy of one visible row with the tenant column set to a parameter."""
         columns = [r[0] for r in self.conn.execute(
