@@ -28,7 +28,7 @@ from components.program import build, check_partitions
 from components.settings import ConfigError, ModuleConfig, read_modules
 from tests.support.engine import EngineDouble, stack_file_config
 from tests.support.provider_process import ProviderError
-from tests.support.tenants import seed_analytics_tenant, sha256
+from tests.support.tenants import act, analytics_claims, seed_analytics_tenant, sha256
 from tests.test_program_mocks import RecordingMonitor, EchoMocks, of_type
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -375,10 +375,7 @@ def conn(deployed):
 
 
 def as_tenant(conn, tenant_id) -> None:
-    claims = json.dumps({"sub": "00000000-0000-0000-0000-000000000001", "role": "authenticated",
-                         "tenant_id": str(tenant_id)}) if tenant_id is not None else ""
-    conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (claims,))
-    conn.execute("SET LOCAL ROLE authenticated")
+    act(conn, "authenticated", {"request.jwt.claims": analytics_claims(tenant_id) if tenant_id is not None else ""})
 
 
 def test_live_partitioned_table_and_partitions(deployed, conn):

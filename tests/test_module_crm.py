@@ -18,7 +18,7 @@ from pglast import ast, parse_sql
 from psycopg import errors, sql
 
 from components.model.parser import KnownTables, parse_module, walk
-from tests.support.tenants import CLIENT_A, CLIENT_B, CLIENT_OWNED, OPERATOR_ONLY
+from tests.support.tenants import CLIENT_A, CLIENT_B, CLIENT_OWNED, OPERATOR_ONLY, act
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = "crm"
@@ -242,9 +242,7 @@ def db(dev_stack):
 def acting(conn: psycopg.Connection, role: str, client: str | None = None):
     """One transaction as `role`, with app.current_client_id set for it only (as the API does)."""
     with conn.transaction():
-        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-        if client is not None:
-            conn.execute("SELECT set_config('app.current_client_id', %s, true)", (client,))
+        act(conn, role, {"app.current_client_id": client} if client is not None else None)
         yield conn
 
 

@@ -42,7 +42,7 @@ class Probe:
 
     def run(self, actor: str, table: str, kind: str) -> None:
         tenant = self.tenants.get(actor)
-        act(self.conn, "authenticated" if actor in ("none", "A", "B") else actor, tenant)
+        act(self.conn, "authenticated" if actor in ("none", "A", "B") else actor, tenant and tenant.settings)
         if kind == "read":
             self.read(actor, table)
         elif tenant is None or not self.module.columns[table]:

@@ -44,11 +44,11 @@ class TenantModule:
         return [t for t, column in self.columns.items() if column]
 
 
-def act(conn: psycopg.Connection, role: str, tenant: Tenant | None = None) -> None:
-    """Inside a transaction: become `role` for a request of `tenant` (None: a request without
-    any tenant setting)."""
+def act(conn: psycopg.Connection, role: str, settings: dict[str, str] | None = None) -> None:
+    """Inside a transaction: become `role` for a request carrying `settings` (a tenant's
+    `settings`; none: a request without any tenant setting), for this transaction only."""
     conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-    for name, value in (tenant.settings if tenant else {}).items():
+    for name, value in (settings or {}).items():
         conn.execute("SELECT set_config(%s, %s, true)", (name, value))
 
 
