@@ -1,5 +1,5 @@
-"""Pulumi entry point: everything lives in components/ (see components/program.py)."""
+"""Pulumi entry point: everything lives in components/ (see components/stack/program.py)."""
 
-from components.program import build
+from components.stack.program import build
 
 build()

@@ -97,3 +97,11 @@ def db(database):
 def stack_config(database: dict, **overrides) -> dict:
     """The provider's view of the stack config (what `configure()` receives) for `database`."""
     return {**connection_config(database), **{f"pgstack:{k}": v for k, v in overrides.items()}}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that needs the real PostgreSQL is `live`: `pytest -m "not live"` runs the
+    pure tier (model, settings, program under mocks) in seconds."""
+    for item in items:
+        if "pg_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.live)

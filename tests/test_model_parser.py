@@ -10,21 +10,22 @@ from pathlib import Path
 import pytest
 
 from components.model.errors import SqlModelError
-from components.model.parser import KnownTables, ModuleParser, parse_module
+from components.model.declared import DeclaredTables
+from components.model.parser import ModuleParser, parse_module
 
 ROOT = Path(__file__).resolve().parent.parent
 FILE = "sql/m/001_test.sql"
 
 
-def parse(text: str, *, schema: str = "app", known: KnownTables | None = None, roles=()):
-    parser = ModuleParser("m", schema, known or KnownTables(), set(roles))
+def parse(text: str, *, schema: str = "app", known: DeclaredTables | None = None, roles=()):
+    parser = ModuleParser("m", schema, known or DeclaredTables(), set(roles))
     parser.parse_text(FILE, text)
     return parser.module
 
 
-def external(*names: str, schema: str = "app", columns=None) -> KnownTables:
+def external(*names: str, schema: str = "app", columns=None) -> DeclaredTables:
     """Tables declared external in stack config, with primary key (id)."""
-    return KnownTables(
+    return DeclaredTables(
         tables={(schema, n): (set(columns) if columns is not None else None) for n in names},
         primary_keys={(schema, n): ["id"] for n in names},
     )
@@ -609,7 +610,7 @@ def test_foreign_key_cycle_between_two_tables(tmp_path):
                      "ALTER TABLE a ADD CONSTRAINT a_b_id_fkey FOREIGN KEY (b_id) REFERENCES b (id);\n",
     })
     with pytest.raises(SqlModelError) as info:
-        parse_module("m", "app", folder, KnownTables(), set(), display_root=tmp_path)
+        parse_module("m", "app", folder, DeclaredTables(), set(), display_root=tmp_path)
     assert (info.value.file, info.value.line) == ("m/001_a.sql", 3)
     assert "cycle" in info.value.message and "a -> b -> a" in info.value.message
 
@@ -617,7 +618,7 @@ def test_foreign_key_cycle_between_two_tables(tmp_path):
 def test_file_not_named_with_a_number(tmp_path):
     folder = write_module(tmp_path / "m", {"001_a.sql": "CREATE TABLE a (id uuid);\n", "tables.sql": "CREATE TABLE b (id uuid);\n"})
     with pytest.raises(SqlModelError) as info:
-        parse_module("m", "app", folder, KnownTables(), set(), display_root=tmp_path)
+        parse_module("m", "app", folder, DeclaredTables(), set(), display_root=tmp_path)
     assert info.value.file == "m/tables.sql" and info.value.line == 1
     assert "NNN_name.sql" in info.value.message
 
@@ -625,7 +626,7 @@ def test_file_not_named_with_a_number(tmp_path):
 def test_two_files_with_the_same_number(tmp_path):
     folder = write_module(tmp_path / "m", {"001_a.sql": "CREATE TABLE a (id uuid);\n", "001_b.sql": "CREATE TABLE b (id uuid);\n"})
     with pytest.raises(SqlModelError) as info:
-        parse_module("m", "app", folder, KnownTables(), set(), display_root=tmp_path)
+        parse_module("m", "app", folder, DeclaredTables(), set(), display_root=tmp_path)
     assert info.value.file == "m/001_b.sql" and info.value.line == 1
     assert "001_a.sql" in info.value.message and "number 1" in info.value.message
 
@@ -635,7 +636,7 @@ def test_files_are_read_in_number_order_and_shown_relative_to_the_root(tmp_path)
         "010_c.sql": "CREATE INDEX idx_a ON a (id);\n",
         "002_b.sql": "\nCREATE TABLE a (id uuid);\n",
     })
-    module = parse_module("m", "app", folder, KnownTables(), set(), display_root=tmp_path)
+    module = parse_module("m", "app", folder, DeclaredTables(), set(), display_root=tmp_path)
     assert module.tables[0].source == "m/002_b.sql:2"
     assert module.indexes[0].source == "m/010_c.sql:1"
 
@@ -646,16 +647,16 @@ def test_errors_in_later_files_name_that_file(tmp_path):
         "002_b.sql": "-- b\n-- b\nCREATE INDEX idx ON a (nope);\n",
     })
     with pytest.raises(SqlModelError) as info:
-        parse_module("m", "app", folder, KnownTables(), set(), display_root=tmp_path)
+        parse_module("m", "app", folder, DeclaredTables(), set(), display_root=tmp_path)
     assert (info.value.file, info.value.line) == ("m/002_b.sql", 3)
 
 
 def test_missing_and_empty_module_folders(tmp_path):
     with pytest.raises(SqlModelError, match="does not exist"):
-        parse_module("m", "app", tmp_path / "nope", KnownTables(), set())
+        parse_module("m", "app", tmp_path / "nope", DeclaredTables(), set())
     (tmp_path / "empty").mkdir()
     with pytest.raises(SqlModelError, match="no .sql files"):
-        parse_module("m", "app", tmp_path / "empty", KnownTables(), set())
+        parse_module("m", "app", tmp_path / "empty", DeclaredTables(), set())
 
 
 # --- the real modules ---------------------------------------------------------------------------
@@ -667,13 +668,13 @@ SEED_LEADS_COLUMNS = [
 ]
 
 
-def parse_tracking(known: KnownTables):
+def parse_tracking(known: DeclaredTables):
     return parse_module("tracking", "public", ROOT / "sql" / "tracking", known, set(), display_root=ROOT)
 
 
 @pytest.fixture(scope="module")
 def tracking():
-    known = KnownTables(tables={("public", "leads"): None}, primary_keys={("public", "leads"): ["id"]})
+    known = DeclaredTables(tables={("public", "leads"): None}, primary_keys={("public", "leads"): ["id"]})
     return parse_tracking(known)
 
 
@@ -742,13 +743,13 @@ def test_tracking_constraints_and_comments(tracking):
 
 def test_tracking_without_leads_declared_fails_at_the_alter():
     with pytest.raises(SqlModelError) as info:
-        parse_tracking(KnownTables())
+        parse_tracking(DeclaredTables())
     assert info.value.file == "sql/tracking/002_leads_extension.sql"
     assert "public.leads" in info.value.message and "external_tables" in info.value.message
 
 
 def test_site_then_tracking_like_the_dev_stack():
-    known = KnownTables()
+    known = DeclaredTables()
     site = parse_module("site", "public", ROOT / "sql" / "site", known, set(), display_root=ROOT)
     assert [(t.name, t.managed) for t in site.tables] == [("leads", "table")]
     known.add_module(site)

@@ -22,10 +22,12 @@ from psycopg import sql
 from pulumi.runtime import settings as runtime_settings
 
 from components.model.objects import Module
-from components.model.parser import KnownTables, parse_module, walk
+from components.model.declared import DeclaredTables
+from components.model.parser import parse_module, walk
 from components.model.partitions import monthly_partitions, months
-from components.program import build, check_partitions
-from components.settings import ConfigError, ModuleConfig, read_modules
+from components.stack.loading import check_partitions
+from components.stack.program import build
+from components.settings import ConfigError, ModuleConfig, read_settings
 from tests.support.engine import EngineDouble, stack_file_config
 from tests.support.provider_process import ProviderError
 from tests.support.tenants import act, analytics_claims, seed_analytics_tenant, sha256
@@ -41,12 +43,12 @@ PARTITIONS = {"event": {"interval": "month", "start": "2026-01", "ahead": 2}}
 def module_config(partitions=None, index=0) -> ModuleConfig:
     item = {"name": "analytics", "schema": "analytics", "partitions": PARTITIONS if partitions is None else partitions}
     modules = [{"name": f"other{i}", "schema": f"other{i}"} for i in range(index)] + [item]
-    return read_modules(lambda key: json.dumps(modules) if key == "modules" else None)[index]
+    return read_settings(lambda key: json.dumps(modules) if key == "modules" else None).modules[index]
 
 
 @pytest.fixture(scope="module")
 def analytics() -> Module:
-    module = parse_module("analytics", "analytics", ROOT / "sql" / "analytics", KnownTables(), display_root=ROOT)
+    module = parse_module("analytics", "analytics", ROOT / "sql" / "analytics", DeclaredTables(), display_root=ROOT)
     check_partitions(module_config(), module)
     return module
 
@@ -227,7 +229,7 @@ def test_partition_names_must_be_free(tmp_path):
     folder.mkdir()
     (folder / "001_e.sql").write_text(
         "CREATE TABLE e (at date NOT NULL) PARTITION BY RANGE (at);\nCREATE TABLE e_2026_05 (a int);\n")
-    module = parse_module("analytics", "analytics", folder, KnownTables())
+    module = parse_module("analytics", "analytics", folder, DeclaredTables())
     with pytest.raises(ConfigError, match=r"modules\[0\]\.partitions\.e: .*e_2026_05"):
         check_partitions(module_config({"e": {"start": "2026-01"}}), module)
 
@@ -238,7 +240,7 @@ def test_partitions_need_range_on_one_date_or_timestamp_column(tmp_path):
         folder = tmp_path / body.split()[0].strip("(")
         folder.mkdir()
         (folder / "001_x.sql").write_text(f"CREATE TABLE x {body};\n")
-        module = parse_module("analytics", "analytics", folder, KnownTables())
+        module = parse_module("analytics", "analytics", folder, DeclaredTables())
         with pytest.raises(ConfigError, match=words):
             check_partitions(module_config({"x": {"start": "2026-01"}}), module)
 

@@ -17,7 +17,8 @@ import pytest
 from pglast import ast, parse_sql
 from psycopg import errors, sql
 
-from components.model.parser import KnownTables, parse_module, walk
+from components.model.declared import DeclaredTables
+from components.model.parser import parse_module, walk
 from tests.support.tenants import CLIENT_A, CLIENT_B, CLIENT_OWNED, OPERATOR_ONLY, act
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ COMMANDS = {
 
 
 def parse_crm():
-    return parse_module("crm", SCHEMA, ROOT / "sql" / "crm", KnownTables(), set(), display_root=ROOT)
+    return parse_module("crm", SCHEMA, ROOT / "sql" / "crm", DeclaredTables(), set(), display_root=ROOT)
 
 
 @pytest.fixture(scope="module")

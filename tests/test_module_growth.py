@@ -17,7 +17,8 @@ from pglast import ast, parse_sql
 from psycopg import errors, sql
 
 from components.model.errors import SqlModelError
-from components.model.parser import KnownTables, parse_module, walk
+from components.model.declared import DeclaredTables
+from components.model.parser import parse_module, walk
 from components.model.retention import Retention, load_retention, parse_retention
 from tests.support import tenants
 from tests.support.tenants import SHOP_A, SHOP_B, USER_A, USER_B, growth_claims, growth_rows
@@ -39,7 +40,7 @@ USER_POLICY = "CAST((SELECT auth.uid()) AS text) = user_id"  # pglast's spelling
 
 @pytest.fixture(scope="module")
 def growth():
-    return parse_module("growth", SCHEMA, FOLDER, KnownTables(), set(), display_root=ROOT)
+    return parse_module("growth", SCHEMA, FOLDER, DeclaredTables(), set(), display_root=ROOT)
 
 
 # --- the model ----------------------------------------------------------------------------------

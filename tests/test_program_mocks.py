@@ -5,7 +5,7 @@ import pulumi
 import pytest
 from pulumi.runtime import mocks as pulumi_mocks, rpc, settings as runtime_settings
 
-from components.program import build
+from components.stack.program import build
 from components.settings import ConfigError
 from tests.support.engine import stack_file_config
 

@@ -9,8 +9,9 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from components.model.parser import KnownTables, parse_module
-from components.program import SUPABASE_AUTH_DIR
+from components.model.declared import DeclaredTables
+from components.model.parser import parse_module
+from components.supabase import AUTH_SQL_DIR
 from tests.support.engine import EngineDouble, stack_file_config
 
 TRACKING = ("visitors", "conversions", "conversion_queue", "tracking_events")
@@ -170,7 +171,7 @@ def prod(database, db):
     for role, extra in (("anon", ""), ("authenticated", ""), ("service_role", " BYPASSRLS")):
         db.execute(f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN{extra}; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
     db.execute("CREATE SCHEMA auth")
-    for function in parse_module("auth", "auth", SUPABASE_AUTH_DIR, KnownTables()).functions:
+    for function in parse_module("auth", "auth", AUTH_SQL_DIR, DeclaredTables()).functions:
         db.execute(function.definition)
     db.execute("GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role")
     db.execute("CREATE TABLE leads (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text NOT NULL)")

@@ -22,7 +22,8 @@ from pglast import parse_sql
 from psycopg import sql
 
 from components.model.errors import SqlModelError
-from components.model.parser import KnownTables, deparse, parse_module
+from components.model.declared import DeclaredTables
+from components.model.parser import deparse, parse_module
 from components.model.sample_data import load_sample_data, parse_sample_file, sample_files
 from components.settings import ConfigError
 from tests.support.engine import PROJECT_DIR, EngineDouble, stack_file_config
@@ -47,7 +48,7 @@ COUNTS = {
 
 @pytest.fixture(scope="module")
 def analytics():
-    return parse_module("analytics", "analytics", PROJECT_DIR / "sql" / "analytics", KnownTables(),
+    return parse_module("analytics", "analytics", PROJECT_DIR / "sql" / "analytics", DeclaredTables(),
                         display_root=PROJECT_DIR)
 
 
@@ -103,7 +104,7 @@ def test_bad_sample_statements_name_file_and_line(analytics, statement, message)
 
 
 def test_sample_data_may_not_insert_into_a_table_the_module_only_extends():
-    known = KnownTables(tables={("public", "leads"): None})
+    known = DeclaredTables(tables={("public", "leads"): None})
     tracking = parse_module("tracking", "public", PROJECT_DIR / "sql" / "tracking", known)
     with pytest.raises(SqlModelError, match=r"x\.sql:1: cannot insert into public\.leads: module 'tracking' does not create it"):
         parse_sample_file("x.sql", "INSERT INTO leads (visitor_id) VALUES (NULL) ON CONFLICT DO NOTHING;", tracking)

@@ -1,7 +1,9 @@
 """Errors the SQL model raises: every one names the file and line it is about."""
 
+from .. import PgstackError
 
-class SqlModelError(ValueError):
+
+class SqlModelError(PgstackError):
     """Bad input in a module's SQL files, found before anything touches a database."""
 
     def __init__(self, file: str, line: int, message: str):

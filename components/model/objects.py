@@ -7,6 +7,8 @@ carrying `source`, the file and line it came from.
 """
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from graphlib import TopologicalSorter
 
 
 def _clean(value):
@@ -16,6 +18,20 @@ def _clean(value):
     if isinstance(value, list):
         return [_clean(v) for v in value]
     return value
+
+
+class Ownership(StrEnum):
+    """Whether a module creates a table or only adds columns to one that exists outside the
+    stack (declared under `external_tables`, e.g. the site's `leads`). Stored in state as the
+    `managed` input, with these values."""
+
+    OWNED = "table"  # created by the module: its columns, constraints, comment, RLS and owner
+    EXTENDED = "columns"  # exists already: only the columns and constraints the module adds
+
+
+def extends_only(table: dict) -> bool:
+    """Whether a table's inputs (or outputs) describe a table the module only adds columns to."""
+    return table.get("managed") == Ownership.EXTENDED
 
 
 @dataclass
@@ -51,9 +67,7 @@ class Table:
     schema: str
     name: str
     source: str
-    # "table": the module creates and owns the table. "columns": the table exists already
-    # (declared external in stack config) and the module manages only the columns it adds.
-    managed: str = "table"
+    managed: Ownership = Ownership.OWNED
     columns: list[Column] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
     comment: str | None = None
@@ -64,13 +78,21 @@ class Table:
     partition_by: str | None = None
     partition_key: list[str] = field(default_factory=list)
 
+    @property
+    def owned(self) -> bool:
+        return self.managed == Ownership.OWNED
+
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
+
+    def primary_key(self) -> list[str] | None:
+        return next((c.columns for c in self.constraints if c.kind == "primary_key"), None)
 
     def inputs(self) -> dict:
         data = asdict(self)
         data.pop("partition_key")
-        if self.managed == "columns":
+        data["managed"] = str(self.managed)
+        if not self.owned:
             # The module does not own the table: its comment and RLS flags are left alone.
             for key in ("comment", "rls_enabled", "rls_forced"):
                 data.pop(key)
@@ -183,8 +205,6 @@ class Module:
     schema: str
     schemas: list[Schema] = field(default_factory=list)
     extensions: list[Extension] = field(default_factory=list)
-    retention: list = field(default_factory=list)  # model.retention.Retention, from retention.yaml
-    sample_data: object = None  # model.sample_data.SampleData, when stack config loads sample/*.sql
     tables: list[Table] = field(default_factory=list)
     indexes: list[Index] = field(default_factory=list)
     policies: list[Policy] = field(default_factory=list)
@@ -192,5 +212,20 @@ class Module:
     triggers: list[Trigger] = field(default_factory=list)
     views: list[View] = field(default_factory=list)
 
+    _by_name: dict[str, Table] = field(default_factory=dict, repr=False, compare=False)
+
+    def add_table(self, table: Table) -> None:
+        self.tables.append(table)
+        self._by_name[table.name] = table
+
     def table(self, name: str) -> Table | None:
-        return next((t for t in self.tables if t.name == name), None)
+        return self._by_name.get(name)
+
+    def tables_in_dependency_order(self) -> list[Table]:
+        """The module's tables, each after the tables of the module its foreign keys reference
+        (the parser has rejected cycles), otherwise in file order."""
+        graph = {t.name: [c.references.table for c in t.constraints if c.references is not None
+                          and c.references.schema == t.schema and c.references.table != t.name
+                          and c.references.table in self._by_name]
+                 for t in self.tables}
+        return [self._by_name[name] for name in TopologicalSorter(graph).static_order()]

@@ -5,17 +5,18 @@ file that parses here parses in the server. Every problem is reported with its f
 before any resource is declared.
 """
 
-from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 from pglast import ast, parse_sql, parser as pg_parser
 from pglast.enums import AlterTableType, ConstrType, ObjectType, RoleSpecType, SortByDir, SortByNulls
 from pglast.stream import RawStream
 
+from .declared import DeclaredTables
 from .errors import SourceText, SqlModelError
 from .names import constraint_name
 from .objects import (
-    Column, Constraint, Extension, Function, Index, IndexElement, Module, Policy, Reference,
+    Column, Constraint, Extension, Function, Index, IndexElement, Module, Ownership, Policy, Reference,
     Schema, Table, Trigger, View,
 )
 from .types import canonical_type
@@ -25,24 +26,6 @@ FK_ACTIONS = {"a": None, "r": "restrict", "c": "cascade", "n": "set null", "d": 
 # Roles that exist on every target: PostgreSQL's PUBLIC pseudo-role and Supabase's API roles,
 # which the program creates on plain PostgreSQL.
 BUILTIN_ROLES = {"public", "anon", "authenticated", "service_role"}
-
-
-@dataclass
-class KnownTables:
-    """Tables this module may refer to but does not create: declared external in stack config
-    or created by a module listed before it. `columns` is None when they are not known."""
-
-    tables: dict[tuple[str, str], set[str] | None] = field(default_factory=dict)
-    primary_keys: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-
-    def add_module(self, module: Module) -> None:
-        for table in module.tables:
-            key = (table.schema, table.name)
-            if table.managed == "table":
-                self.tables[key] = {c.name for c in table.columns}
-            pk = next((c for c in table.constraints if c.kind == "primary_key"), None)
-            if pk:
-                self.primary_keys[key] = pk.columns
 
 
 def deparse(node) -> str:
@@ -104,7 +87,7 @@ def _module_files(folder: Path, shown) -> list[Path]:
 class ModuleParser:
     """Turns one module folder into a Module, checking every reference it makes."""
 
-    def __init__(self, name: str, schema: str, known: KnownTables, roles: set[str], display_root: Path | None = None):
+    def __init__(self, name: str, schema: str, known: DeclaredTables, roles: set[str], display_root: Path | None = None):
         self.module = Module(name=name, schema=schema)
         self.known = known
         self.roles = BUILTIN_ROLES | set(roles)
@@ -114,6 +97,8 @@ class ModuleParser:
         # CHECK expressions wait for the statement's full column list: a table-level CHECK may
         # name a column declared after it.
         self._pending_checks: list = []
+        self._relations: set[str] = set()  # tables, indexes and views share one namespace
+        self._names: set[tuple[str, ...]] = set()  # policies, functions, triggers declared so far
 
     # --- entry point -------------------------------------------------------------------------
 
@@ -166,7 +151,7 @@ class ModuleParser:
         """Columns of a table the statement refers to; error if the table is unknown."""
         own = self.module.table(name) if schema == self.module.schema else None
         if own is not None:
-            if own.managed == "columns":
+            if not own.owned:
                 existing = self.known.tables.get((schema, name))
                 return None if existing is None else existing | {c.name for c in own.columns}
             return {c.name for c in own.columns}
@@ -203,18 +188,24 @@ class ModuleParser:
         """A table the module creates, for settings of the whole table (RLS, its comment): on a
         table it only adds columns to, they would be dropped from the inputs without a word."""
         table = self._owned_table(range_var, action)
-        if table.managed == "columns":
+        if not table.owned:
             raise self.error(
                 f"cannot {action} table {table.schema}.{table.name}: module '{self.module.name}' "
                 f"does not create it and manages only the columns it adds", range_var,
             )
         return table
 
-    def _check_unique_relation(self, name: str, node) -> None:
-        taken = [t.name for t in self.module.tables if t.managed == "table"]
-        taken += [i.name for i in self.module.indexes] + [v.name for v in self.module.views]
-        if name in taken:
+    def _claim_relation_name(self, name: str, node) -> None:
+        if name in self._relations:
             raise self.error(f"{self.module.schema}.{name} is declared twice (tables, indexes and views share one namespace)", node)
+        self._relations.add(name)
+
+    def _claim(self, name: tuple[str, ...]) -> bool:
+        """Record a declared policy, function or trigger; False when it was declared before."""
+        if name in self._names:
+            return False
+        self._names.add(name)
+        return True
 
     # --- statements --------------------------------------------------------------------------
 
@@ -275,9 +266,9 @@ class ModuleParser:
         if stmt.relation.relpersistence != "p":
             raise self.error("only permanent tables are supported (no TEMP or UNLOGGED)")
         name = self._own_name(stmt.relation, "table")
-        self._check_unique_relation(name, stmt.relation)
+        self._claim_relation_name(name, stmt.relation)
         table = Table(schema=self.module.schema, name=name, source=self.here())
-        self.module.tables.append(table)
+        self.module.add_table(table)
         for element in stmt.tableElts or ():
             if isinstance(element, ast.ColumnDef):
                 self._add_column(table, element)
@@ -311,7 +302,7 @@ class ModuleParser:
                                  f"key ({', '.join(table.partition_key) or 'an expression'})", spec)
 
     def _validate_pending_checks(self, table: Table) -> None:
-        columns = {c.name for c in table.columns} if table.managed == "table" else None
+        columns = {c.name for c in table.columns} if table.owned else None
         for expr in self._pending_checks:
             self._check_columns(expr, columns, table.name)
         self._pending_checks.clear()
@@ -366,7 +357,7 @@ class ModuleParser:
             raise self.error(f"constraint type {con.contype.name.removeprefix('CONSTR_')} is not supported", con)
         known_columns = {c.name for c in table.columns}
         for col in cols:
-            if col not in known_columns and table.managed == "table":
+            if col not in known_columns and table.owned:
                 raise self.error(f"column {col} does not exist in table {table.name}", con)
         if kind == "primary_key" and any(c.kind == "primary_key" for c in table.constraints):
             raise self.error(f"table {table.name} has two primary keys", con)
@@ -414,28 +405,20 @@ class ModuleParser:
         """Foreign keys to tables of this module must not form a cycle: each table resource
         waits for the tables it references."""
         graph = {
-            t.name: {c.references.table for c in t.constraints if c.kind == "foreign_key"
+            t.name: {c.references.table for c in t.constraints if c.references is not None
                      and c.references.schema == self.module.schema and c.references.table != t.name
                      and self.module.table(c.references.table)}
             for t in self.module.tables
         }
-        state: dict[str, str] = {}
-
-        def visit(name: str, path: list[str]) -> None:
-            if state.get(name) == "done":
-                return
-            if state.get(name) == "active":
-                cycle = path[path.index(name):] + [name]
-                table = self.module.table(name)
-                raise SqlModelError(table.source.rsplit(":", 1)[0], int(table.source.rsplit(":", 1)[1]),
-                                    "foreign keys form a cycle: " + " -> ".join(cycle))
-            state[name] = "active"
-            for ref in graph[name]:
-                visit(ref, path + [name])
-            state[name] = "done"
-
-        for name in graph:
-            visit(name, [])
+        try:
+            TopologicalSorter(graph).prepare()
+        except CycleError as exc:
+            nodes = list(reversed(exc.args[1]))[:-1]  # graphlib lists it against the references
+            order = [t.name for t in self.module.tables]
+            first = min(range(len(nodes)), key=lambda i: order.index(nodes[i]))  # start at the earliest table
+            cycle = nodes[first:] + nodes[:first] + [nodes[first]]
+            file, line = self.module.table(cycle[0]).source.rsplit(":", 1)
+            raise SqlModelError(file, int(line), "foreign keys form a cycle: " + " -> ".join(cycle)) from None
 
     def _alter_table(self, stmt: ast.AlterTableStmt) -> None:
         if stmt.objtype != ObjectType.OBJECT_TABLE or stmt.missing_ok:
@@ -450,8 +433,8 @@ class ModuleParser:
                     self._table_columns(schema, name, stmt.relation)
                     if schema != self.module.schema:
                         raise self.error(f"table {schema}.{name}: extend tables of the module's schema '{self.module.schema}' only", stmt.relation)
-                    table = Table(schema=schema, name=name, source=self.here(), managed="columns")
-                    self.module.tables.append(table)
+                    table = Table(schema=schema, name=name, source=self.here(), managed=Ownership.EXTENDED)
+                    self.module.add_table(table)
                 if cmd.missing_ok:
                     raise self.error("ADD COLUMN IF NOT EXISTS is not allowed: files declare the desired state")
                 self._add_column(table, cmd.def_)
@@ -483,7 +466,7 @@ class ModuleParser:
         columns = self._table_columns(schema, table, stmt.relation)
         if schema != self.module.schema:
             raise self.error(f"index on {schema}.{table}: indexes of module '{self.module.name}' must be on tables in schema '{self.module.schema}'", stmt.relation)
-        self._check_unique_relation(stmt.idxname, stmt)
+        self._claim_relation_name(stmt.idxname, stmt)
         elements = []
         for param in stmt.indexParams:
             element = IndexElement()
@@ -531,7 +514,7 @@ class ModuleParser:
 
     def _create_policy(self, stmt: ast.CreatePolicyStmt) -> None:
         table = self._owned_table(stmt.table, "create a policy on")
-        if any(p.table == table.name and p.name == stmt.policy_name for p in self.module.policies):
+        if not self._claim(("policy", table.name, stmt.policy_name)):
             raise self.error(f"policy {stmt.policy_name} is declared twice on table {table.name}")
         roles = []
         for spec in stmt.roles or ():
@@ -571,7 +554,7 @@ class ModuleParser:
             column = table.column(names[-1])
             if column is None:
                 raise self.error(f"column {names[-1]} does not exist in table {table.name}" +
-                                 (" (the module manages only the columns it adds)" if table.managed == "columns" else ""))
+                                 (" (the module manages only the columns it adds)" if not table.owned else ""))
             column.comment = stmt.comment
         else:
             raise self.error("only COMMENT ON TABLE and COMMENT ON COLUMN are supported")
@@ -593,7 +576,7 @@ class ModuleParser:
                 continue
             arg_types.append(canonical_type(param.argType))
         arguments = ", ".join(arg_types)
-        if any(f.name == name and f.arguments == arguments for f in self.module.functions):
+        if not self._claim(("function", name, arguments)):
             raise self.error(f"function {name}({arguments}) is declared twice")
         returns = canonical_type(stmt.returnType) if stmt.returnType else "void"
         self.module.functions.append(Function(
@@ -605,7 +588,7 @@ class ModuleParser:
         if stmt.isconstraint:
             raise self.error("constraint triggers are not supported")
         table = self._owned_table(stmt.relation, "create a trigger on")
-        if any(t.table == table.name and t.name == stmt.trigname for t in self.module.triggers):
+        if not self._claim(("trigger", table.name, stmt.trigname)):
             raise self.error(f"trigger {stmt.trigname} is declared twice on table {table.name}")
         func = [n.sval for n in stmt.funcname]
         if len(func) == 1:
@@ -622,7 +605,7 @@ class ModuleParser:
 
     def _create_view(self, stmt: ast.ViewStmt) -> None:
         name = self._own_name(stmt.view, "view")
-        self._check_unique_relation(name, stmt.view)
+        self._claim_relation_name(name, stmt.view)
         tables = []
         for node in walk(stmt.query):
             # Other unqualified names may be CTEs; a truly missing table fails at apply.
@@ -637,6 +620,6 @@ class ModuleParser:
         ))
 
 
-def parse_module(name: str, schema: str, folder: Path, known: KnownTables, roles: set[str] = frozenset(),
+def parse_module(name: str, schema: str, folder: Path, known: DeclaredTables, roles: set[str] = frozenset(),
                  display_root: Path | None = None) -> Module:
     return ModuleParser(name, schema, known, roles, display_root).parse_folder(folder)

@@ -50,7 +50,7 @@ class Partition:
 
 def monthly_key_problem(table: Table | None) -> str | None:
     """Why monthly partitions cannot be declared for `table`, or None when they can."""
-    if table is None or table.managed != "table":
+    if table is None or not table.owned:
         return "the module does not create it"
     if not table.partition_by:
         return f"table {table.name} is not partitioned (its CREATE TABLE has no PARTITION BY)"

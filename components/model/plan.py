@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 from psycopg import sql
 
+from .. import PgstackError
 from . import render
+from .objects import extends_only
 from .types import is_widening
 
 DATA_LOSS = "data loss"
@@ -18,7 +20,7 @@ FULL_SCAN = "full table scan under lock"
 INDEX_BUILD = "index build (blocks writes unless concurrent)"
 
 
-class PlanRefused(ValueError):
+class PlanRefused(PgstackError):
     """The change has no ALTER in PostgreSQL and replacing the object would lose its data."""
 
 
@@ -39,7 +41,7 @@ def _by_name(items: list[dict] | None) -> dict[str, dict]:
 
 def create_table(table: dict) -> list[Step]:
     name = f"{table['schema']}.{table['name']}"
-    if table.get("managed") == "columns":
+    if extends_only(table):
         steps = [_add_column(table, c) for c in table.get("columns", [])]
         steps += [_add_constraint(table, c) for c in table.get("constraints", [])]
     else:
@@ -54,7 +56,7 @@ def create_table(table: dict) -> list[Step]:
 
 def drop_table(table: dict) -> list[Step]:
     name = f"{table['schema']}.{table['name']}"
-    if table.get("managed") == "columns":
+    if extends_only(table):
         return [_drop_column(table, c["name"]) for c in table.get("columns", [])]
     return [Step(f"drop table {name} and all its rows",
                  sql.SQL("DROP TABLE {}").format(render.qualified(table["schema"], table["name"])), [DATA_LOSS])]
@@ -116,7 +118,7 @@ def _alter_column(table: dict, old: dict, new: dict) -> list[Step]:
 
 
 def _rls_steps(table: dict, old: dict) -> list[Step]:
-    if table.get("managed") == "columns":
+    if extends_only(table):
         return []
     steps = []
     for key, word in (("rls_enabled", "ENABLE"), ("rls_forced", "FORCE")):
@@ -154,7 +156,7 @@ def alter_table(old: dict, new: dict) -> list[Step]:
         if name in old_cols:
             steps += _alter_column(new, old_cols[name], column)
     steps += [_add_constraint(new, c) for n, c in new_cons.items() if n not in old_cons or n in changed_cons]
-    if new.get("managed") != "columns" and old.get("comment") != new.get("comment"):
+    if not extends_only(new) and old.get("comment") != new.get("comment"):
         steps.append(Step(f"comment on table {new['name']}", render.comment_on_table(new, new.get("comment"))))
     for name, column in new_cols.items():
         before = old_cols.get(name, {}).get("comment")
@@ -203,9 +205,6 @@ def drop_partition(partition: dict) -> list[Step]:
 
 
 # --- policies ----------------------------------------------------------------------------------
-
-POLICY_ALTERABLE = ("roles", "using", "with_check")
-
 
 def create_policy(policy: dict) -> list[Step]:
     return [Step(f"create policy {policy['name']} on {policy['table']}", render.create_policy(policy))]

@@ -66,7 +66,7 @@ def parse_retention(display_name: str, text: str, module: Module) -> list[Retent
         if any(r.table == table_name for r in found):
             raise error(key_node, f"{table_name}: declared twice")
         table = module.table(table_name)
-        if table is None or table.managed != "table":
+        if table is None or not table.owned:
             raise error(key_node, f"{table_name}: not a table module '{module.name}' creates")
         if not isinstance(value_node, yaml.MappingNode):
             raise error(value_node, f"{table_name}: expected a mapping with keys column and keep")

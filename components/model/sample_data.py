@@ -87,7 +87,7 @@ def _statement(src: SourceText, offset: int, stmt, module: Module) -> SampleStat
                             f"'{module.name}': sample data reads and writes only the module's own tables")
             node.schemaname = module.schema  # whatever the search path says
     table = module.table(target)
-    if table.managed != "table":
+    if not table.owned:
         raise error(f"cannot insert into {module.schema}.{target}: module '{module.name}' does not create it")
     for col in stmt.cols or ():
         if table.column(col.name) is None:

@@ -17,14 +17,26 @@ _CANONICAL = {
     "float8": "double precision",
     "bool": "boolean",
     "varchar": "character varying",
-    "bpchar": "character",
-    "char": "character",
     "timestamptz": "timestamp with time zone",
     "timestamp": "timestamp without time zone",
     "timetz": "time with time zone",
     "time": "time without time zone",
     "decimal": "numeric",
     "varbit": "bit varying",
+}
+
+# interval's typmod holds the fields it keeps (a bit mask; datatype/timestamp.h) and,
+# optionally, the seconds' precision: interval(3), interval day to second(2).
+_INTERVAL_FULL_RANGE = 0x7FFF
+_INTERVAL_FIELDS = {
+    1 << 2: "year", 1 << 1: "month", 1 << 3: "day", 1 << 10: "hour", 1 << 11: "minute", 1 << 12: "second",
+    (1 << 2) | (1 << 1): "year to month",
+    (1 << 3) | (1 << 10): "day to hour",
+    (1 << 3) | (1 << 10) | (1 << 11): "day to minute",
+    (1 << 3) | (1 << 10) | (1 << 11) | (1 << 12): "day to second",
+    (1 << 10) | (1 << 11): "hour to minute",
+    (1 << 10) | (1 << 11) | (1 << 12): "hour to second",
+    (1 << 11) | (1 << 12): "minute to second",
 }
 
 # Pseudo-types that create hidden sequences; identity columns say the same thing explicitly.
@@ -55,7 +67,14 @@ def canonical_type(type_name: ast.TypeName) -> str:
             f"(e.g. bigint GENERATED ALWAYS AS IDENTITY) or a uuid default"
         )
     mods = _typmod_values(type_name)
-    if len(names) == 1 and base in _CANONICAL:
+    if base == "interval" and mods:
+        base = _interval(mods)
+        mods = []
+    elif names == ["char"]:
+        base = '"char"'  # the one-byte internal type, not character(1)
+    elif base == "bpchar" and mods:
+        base = "character"  # char, character, char(n), nchar(n): blank-padded with a length
+    elif len(names) == 1 and base in _CANONICAL:
         base = _CANONICAL[base]
     elif len(names) > 1:
         base = ".".join(names)
@@ -70,6 +89,16 @@ def canonical_type(type_name: ast.TypeName) -> str:
     if type_name.arrayBounds:
         base += "[]"  # PostgreSQL keeps no array dimensions: integer[][] is integer[]
     return base
+
+
+def _interval(mods: list[str]) -> str:
+    fields, precision = int(mods[0]), mods[1] if len(mods) > 1 else None
+    text = "interval"
+    if fields != _INTERVAL_FULL_RANGE:
+        if fields not in _INTERVAL_FIELDS:
+            raise ValueError(f"interval fields (typmod {fields}) are not supported")
+        text += f" {_INTERVAL_FIELDS[fields]}"
+    return f"{text}({precision})" if precision is not None else text
 
 
 def _split(type_text: str) -> tuple[str, list[int]]:

@@ -16,32 +16,20 @@ An object that belongs to someone else is first handed over (ALTER ... OWNER TO)
 connecting user.
 """
 
-from typing import Any, Callable
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.runtime.rpc import contains_unknowns
 
 from ..model.plan import DATA_LOSS, Step
-from ..settings import NAMESPACE, Connection, Safety, read_connection, read_safety
+from ..settings import NAMESPACE, ProviderSettings, provider_settings
+from .errors import DataLossRefused, NotConfigured, StepFailed
 
 PROVIDER_KEY = "__provider"
 APPLIED = "applied"
 NOT_COMPARED = {PROVIDER_KEY, APPLIED, "source"}
-
-
-class DataLossRefused(RuntimeError):
-    """A planned step would lose data and the stack's safety settings do not allow it."""
-
-
-def _is_unknown(value: Any) -> bool:
-    if type(value).__name__ == "Unknown":
-        return True
-    if isinstance(value, dict):
-        return any(_is_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_is_unknown(v) for v in value)
-    return False
 
 
 def definition(props: dict) -> dict:
@@ -61,7 +49,7 @@ class CatalogObjectProvider(ResourceProvider):
     # Properties whose change cannot be done with ALTER: the object is replaced.
     replace_on: tuple[str, ...] = ("schema", "name")
     delete_before_replace = True  # the new object would collide with the old one's name
-    introspect: Callable = None
+    introspect: Callable
 
     # --- configuration (runs in the provider process) -----------------------------------------
 
@@ -69,16 +57,15 @@ class CatalogObjectProvider(ResourceProvider):
         def get(key: str):
             return req.config.get(f"{NAMESPACE}:{key}")
 
-        self._connection: Connection = read_connection(get)
-        self._safety: Safety = read_safety(get)
         # Kept on the configured instance in the provider process only; this instance is never
         # pickled again (pickling happens in the program process, before configure).
-        self._password = get("db_password")
+        self._settings: ProviderSettings = provider_settings(get)
+        self._safety = self._settings.safety
 
     def _connect(self) -> psycopg.Connection:
-        if not hasattr(self, "_connection"):
-            raise RuntimeError("the provider was not configured: the engine calls configure() first")
-        return psycopg.connect(**self._connection.kwargs(self._password))
+        if not hasattr(self, "_settings"):
+            raise NotConfigured("the provider was not configured: the engine calls configure() first")
+        return psycopg.connect(**self._settings.connection.kwargs(self._settings.password))
 
     # --- hooks for subclasses ------------------------------------------------------------------
 
@@ -119,7 +106,7 @@ class CatalogObjectProvider(ResourceProvider):
 
     def diff(self, id_: str, olds: dict, news: dict) -> DiffResult:
         old_def, new_def = definition(olds), definition(news)
-        if _is_unknown(new_def):
+        if contains_unknowns(new_def):
             return DiffResult(changes=True)
         changed = sorted(k for k in set(old_def) | set(new_def) if old_def.get(k) != new_def.get(k))
         if not changed:
@@ -158,8 +145,9 @@ class CatalogObjectProvider(ResourceProvider):
     def _session(self, cur, props: dict) -> None:
         """Timeouts from the stack's safety settings, and a search path that resolves names the
         same way when applying and when reading back."""
+        timeouts = self._safety.timeouts()
         cur.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
-                    (self._safety.lock_timeout, self._safety.statement_timeout))
+                    (timeouts["lock_timeout"], timeouts["statement_timeout"]))
         # `extensions` is where Supabase installs extensions (vector, pgcrypto); a schema in the
         # path that does not exist is skipped.
         cur.execute(sql.SQL("SET search_path TO {}, public, extensions").format(sql.Identifier(props["schema"])))
@@ -199,7 +187,7 @@ class CatalogObjectProvider(ResourceProvider):
                 for step in alone:
                     try:
                         self._execute(cur, props, step)
-                    except RuntimeError:
+                    except StepFailed:
                         self.after_failed_step(cur, props)
                         raise
                 if not introspect_after:
@@ -211,11 +199,8 @@ class CatalogObjectProvider(ResourceProvider):
         try:
             cur.execute(step.statement)
         except psycopg.Error as exc:
-            detail = (exc.diag.message_primary or str(exc)).strip()
-            raise RuntimeError(
-                f"{self.kind} {self.object_id(props)} ({props.get('source', 'unknown source')}): "
-                f"{step.description} failed: {detail}. The transaction was rolled back; nothing was changed."
-            ) from None
+            where = f"{self.kind} {self.object_id(props)} ({props.get('source', 'unknown source')})"
+            raise StepFailed(where, step.description, exc, rolled_back=step.transactional) from None
 
     def fingerprints(self, props: dict, live: dict) -> dict:
         return {key: fingerprint for key, (fingerprint, _) in live.items()}

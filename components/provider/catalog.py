@@ -8,6 +8,8 @@ changed by hand. The live form is how a drifted element is reported in state.
 
 from psycopg import Cursor
 
+from ..model.objects import extends_only
+
 TABLE_OID = """
 SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, obj_description(c.oid, 'pg_class'),
        pg_get_userbyid(c.relowner), CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END
@@ -92,7 +94,7 @@ def table(cur: Cursor, inputs: dict) -> dict | None:
     for name, contype, definition in cur.execute(CONSTRAINTS, (oid,)).fetchall():
         form = {"name": name, "kind": CONSTRAINT_KINDS[contype], "definition": definition}
         live[f"constraint:{name}"] = (f"{contype}|{definition}", form)
-    if inputs.get("managed") != "columns":
+    if not extends_only(inputs):
         live["comment"] = (str(comment), comment)
         live["rls_enabled"] = (str(rls_enabled), rls_enabled)
         live["rls_forced"] = (str(rls_forced), rls_forced)

@@ -3,8 +3,11 @@
 from psycopg import sql
 
 from ..model import plan
+from ..model.objects import extends_only
 from . import catalog
-from .base import APPLIED, CatalogObjectProvider, _is_unknown, definition
+from pulumi.runtime.rpc import contains_unknowns
+
+from .base import APPLIED, CatalogObjectProvider, definition
 
 
 class TableProvider(CatalogObjectProvider):
@@ -16,7 +19,7 @@ class TableProvider(CatalogObjectProvider):
 
     def diff(self, id_, olds, news):
         result = super().diff(id_, olds, news)
-        if result.changes and not result.replaces and not _is_unknown(news.get("partition_by")):
+        if result.changes and not result.replaces and not contains_unknowns(news.get("partition_by")):
             # Refused at preview already, not only at `up`: see plan.check_partitioning.
             plan.check_partitioning(definition(olds), definition(news))
         return result
@@ -31,11 +34,11 @@ class TableProvider(CatalogObjectProvider):
         return plan.drop_table(props)
 
     def change_owner(self, props):
-        return None if props.get("managed") == "columns" else plan.change_owner("table", props)
+        return None if extends_only(props) else plan.change_owner("table", props)
 
     def _managed_keys(self, props: dict, live: dict) -> dict:
         """For a table the module only extends, only its own columns and constraints count."""
-        if props.get("managed") != "columns":
+        if not extends_only(props):
             return live
         own = {f"column:{c['name']}" for c in props.get("columns", [])}
         own |= {f"constraint:{c['name']}" for c in props.get("constraints", [])}

@@ -26,7 +26,7 @@ import pulumi
 import yaml
 from pulumi.runtime import rpc, settings as runtime_settings
 
-from components.program import build
+from components.stack.program import build
 
 from .postgresql_double import PostgresqlDouble
 from .provider_process import ProviderError, ProviderProcess

@@ -9,7 +9,7 @@ from typing import Optional
 import pulumi
 from pulumi.dynamic import Resource
 
-from .provider import (
+from ..provider import (
     FunctionProvider, IndexProvider, PartitionProvider, PolicyProvider, SampleDataProvider, TableProvider,
     TriggerProvider, ViewProvider,
 )

@@ -8,8 +8,9 @@
   share (dev's `site` and `tracking` both use public): per schema and role they are the union
   of what the modules in it grant. Default privileges are set for objects the owner role
   creates, so a table added later gets the same rights.
-- The owner's own rights: CREATE and USAGE on schemas the stack does not create (public), and
-  REFERENCES on tables outside the stack that a foreign key points at.
+- The owner's own rights (`owner_rights`, declared by StackRoles): CREATE and USAGE on schemas
+  the stack does not create (public), and REFERENCES on tables outside the stack that a foreign
+  key points at.
 """
 
 from dataclasses import dataclass, field
@@ -17,10 +18,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_postgresql as postgresql
 
-from .access_settings import GrantConfig
-from .model.objects import Module
+from ..settings import GrantConfig, StackSettings
+from .loading import LoadedStack
 from .schema_module import SchemaModule
-from .settings import StackSettings
 
 
 @dataclass
@@ -35,23 +35,21 @@ def _upper(privileges) -> list[str]:
     return sorted(p.upper() for p in privileges)
 
 
-def owner_rights(settings: StackSettings, modules: list[tuple], owner: pulumi.Input[str],
-                 pg_provider: postgresql.Provider, parent: pulumi.Resource) -> list[pulumi.Resource]:
+def owner_rights(settings: StackSettings, stack: LoadedStack, owner: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
     """Grants the owner role needs before it can create the modules' objects."""
-    opts = pulumi.ResourceOptions(parent=parent, provider=pg_provider)
     database = settings.connection.dbname
-    resources = []
-    for schema in sorted({config.schema for config, _ in modules if not config.create_schema}):
+    resources: list[pulumi.Resource] = []
+    for schema in sorted({m.config.schema for m in stack.modules if not m.config.create_schema}):
         resources.append(postgresql.Grant(
             f"{settings.owner_role} on schema {schema}", database=database, role=owner, schema=schema,
             object_type="schema", privileges=["CREATE", "USAGE"], opts=opts))
     external: dict[str, set[str]] = {}
-    created = {(t.schema, t.name) for _, module in modules for t in module.tables if t.managed == "table"}
-    for _, module in modules:
-        for table in module.tables:
+    for loaded in stack.modules:
+        for table in loaded.module.tables:
             for constraint in table.constraints:
                 ref = constraint.references
-                if ref and (ref.schema, ref.table) not in created:
+                if ref and not stack.declared.owned_by_stack(ref.schema, ref.table):
                     external.setdefault(ref.schema, set()).add(ref.table)
     for schema, tables in sorted(external.items()):
         resources.append(postgresql.Grant(
@@ -60,20 +58,29 @@ def owner_rights(settings: StackSettings, modules: list[tuple], owner: pulumi.In
     return resources
 
 
+@dataclass(frozen=True)
+class StackGrantsArgs:
+    settings: StackSettings
+    grants: tuple[GrantConfig, ...]
+    stack: LoadedStack
+    components: dict[str, SchemaModule]
+    role_names: dict[str, pulumi.Input[str]]
+    owner: pulumi.Input[str]
+    pg_provider: postgresql.Provider
+
+
 class StackGrants(pulumi.ComponentResource):
-    def __init__(self, settings: StackSettings, grants: tuple[GrantConfig, ...],
-                 components: dict[str, SchemaModule], modules: dict[str, Module],
-                 role_names: dict[str, pulumi.Input[str]], owner: pulumi.Input[str],
-                 pg_provider: postgresql.Provider, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, args: StackGrantsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("pgstack:index:Grants", "grants", None, opts)
-        self._opts = pulumi.ResourceOptions(parent=self, provider=pg_provider)
-        self._database = settings.connection.dbname
+        self._opts = pulumi.ResourceOptions(parent=self, provider=args.pg_provider)
+        self._database = args.settings.connection.dbname
+        modules = {m.name: m.module for m in args.stack.modules}
         per_schema: dict[tuple[str, str], _SchemaRights] = {}
         schema_waits: dict[str, list[pulumi.Resource]] = {}
 
-        for grant in grants:
-            module, component = modules[grant.module], components[grant.module]
-            role = role_names[grant.role]
+        for grant in args.grants:
+            module, component = modules[grant.module], args.components[grant.module]
+            role = args.role_names[grant.role]
             rights = per_schema.setdefault((module.schema, grant.role), _SchemaRights())
             rights.schema |= set(grant.schema)
             rights.tables |= set(grant.tables)
@@ -82,7 +89,7 @@ class StackGrants(pulumi.ComponentResource):
             schema_waits.setdefault(module.schema, []).append(component)
 
             # The module's own tables and views (not a table it only adds columns to).
-            relations = [r.name for name, r in component.tables.items() if module.table(name).managed == "table"]
+            relations = [r.name for name, r in component.tables.items() if module.table(name).owned]
             relations += [v.name for v in component.views.values()]
             if grant.tables and relations:
                 self._grant(f"{grant.module}: {grant.role} on tables", role, module.schema, "table",
@@ -93,7 +100,7 @@ class StackGrants(pulumi.ComponentResource):
                             _upper(grant.functions), objects=pulumi.Output.all(*names).apply(lambda n: sorted(set(n))))
 
         for (schema, role_name), rights in sorted(per_schema.items()):
-            role = role_names[role_name]
+            role = args.role_names[role_name]
             waits = pulumi.ResourceOptions(depends_on=schema_waits[schema])
             if rights.schema:
                 self._grant(f"{schema}: {role_name} on schema", role, schema, "schema", _upper(rights.schema),
@@ -105,7 +112,7 @@ class StackGrants(pulumi.ComponentResource):
                                             ("function", rights.functions)):
                 if privileges:
                     postgresql.DefaultPrivileges(
-                        f"{schema}: {role_name} on future {object_type}s", database=self._database, owner=owner,
+                        f"{schema}: {role_name} on future {object_type}s", database=self._database, owner=args.owner,
                         role=role, schema=schema, object_type=object_type, privileges=_upper(privileges),
                         opts=pulumi.ResourceOptions.merge(self._opts, waits))
         self.register_outputs({})
@@ -115,4 +122,3 @@ class StackGrants(pulumi.ComponentResource):
         postgresql.Grant(name, database=self._database, role=role, schema=schema, object_type=object_type,
                          privileges=privileges, objects=objects,
                          opts=pulumi.ResourceOptions.merge(self._opts, extra) if extra else self._opts)
-

@@ -16,8 +16,10 @@ import pulumi
 import pulumi_postgresql as postgresql
 import pulumi_random as random
 
-from .access_settings import API_ROLES, AUTHENTICATOR, RoleConfig
-from .settings import ConfigError, StackSettings
+from ..settings import ConfigError, RoleConfig, StackSettings
+from ..supabase import API_ROLES, AUTHENTICATOR
+from .grants import owner_rights
+from .loading import LoadedStack
 
 PASSWORD_LENGTH = 32
 
@@ -27,20 +29,22 @@ def configured_passwords(settings: StackSettings, get_secret) -> dict[str, pulum
     declared, so a missing key stops the run before anything is applied."""
     passwords = {}
     for role in settings.roles:
-        if role.password and role.password.config_key:
-            password = get_secret(role.password.config_key)
+        if role.password_key:
+            password = get_secret(role.password_key)
             if password is None:
-                raise ConfigError(role.password.config_key, f"holds the password of role {role.name} "
+                raise ConfigError(role.password_key, f"holds the password of role {role.name} "
                                   f"({role.key}.password) and is not set; set it with "
-                                  f"`pulumi config set --secret pgstack:{role.password.config_key}`")
+                                  f"`pulumi config set --secret pgstack:{role.password_key}`")
             passwords[role.name] = password
     return passwords
 
 
 class StackRoles(pulumi.ComponentResource):
-    def __init__(self, settings: StackSettings, pg_provider: postgresql.Provider,
+    def __init__(self, settings: StackSettings, stack: LoadedStack, pg_provider: postgresql.Provider,
                  configured: dict[str, pulumi.Output[str]], opts: pulumi.ResourceOptions | None = None):
-        """`configured`: the passwords read from config (`configured_passwords`), by role."""
+        """`configured`: the passwords read from config (`configured_passwords`), by role. The
+        owner's rights on the schemas the modules use are declared here too (`owner_rights`):
+        they are what the owner needs before anything is created."""
         super().__init__("pgstack:index:Roles", "roles", None, opts)
         self._opts = pulumi.ResourceOptions(parent=self, provider=pg_provider)
         self.names: dict[str, pulumi.Input[str]] = {name: name for name in API_ROLES}
@@ -61,6 +65,7 @@ class StackRoles(pulumi.ComponentResource):
         for role in settings.roles:
             for parent in role.member_of:
                 self._member(role.name, parent)
+        self.resources += owner_rights(settings, stack, self.owner, self._opts)
 
         self.register_outputs({"owner": self.owner, "roles": sorted(self.names)})
 
@@ -93,9 +98,9 @@ class StackRoles(pulumi.ComponentResource):
 
     def _application_role(self, role: RoleConfig, configured: pulumi.Output[str] | None) -> None:
         password = configured
-        if role.password and role.password.generate:
+        if role.generated_password:
             password = self._generated(role.name)
         elif password is not None:
             self.passwords[role.name] = password
         self._role(role.name, login=role.login, password=password, connection_limit=role.connection_limit,
-                   statement_timeout=role.statement_timeout_ms)
+                   statement_timeout=role.statement_timeout)

@@ -1,0 +1,99 @@
+"""Where the stack's database is and how carefully to change it: all the dynamic provider reads.
+
+`provider_settings` is the one narrow function the provider calls (in `configure()`, with the
+stack config the engine hands it): the `db_*` keys and `safety`, nothing else.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+
+from .base import ConfigError, Duration, Flag, Settings, as_postgres_duration, structured, validated
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+class Connection(Settings):
+    """The `db_*` keys. The password is not here: it is read only where a connection is made."""
+
+    host: str = Field("127.0.0.1", alias="db_host", min_length=1)
+    port: int = Field(5432, alias="db_port")
+    dbname: str = Field("postgres", alias="db_name", min_length=1)
+    user: str = Field("postgres", alias="db_user", min_length=1)
+    sslmode: str = Field("prefer", alias="db_sslmode")
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _port(cls, value: Any) -> int:
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 65535:
+            raise ValueError(f"must be a port number from 1 to 65535, not {value!r}")
+        return int(text)
+
+    @field_validator("sslmode")
+    @classmethod
+    def _sslmode(cls, value: str) -> str:
+        if value not in SSL_MODES:
+            raise ValueError(f"must be one of {', '.join(SSL_MODES)}, not {value!r}")
+        return value
+
+    def kwargs(self, password: SecretStr | None) -> dict:
+        """Arguments for psycopg.connect; the password is passed in, never kept here."""
+        args: dict[str, Any] = dict(host=self.host, port=self.port, dbname=self.dbname, user=self.user,
+                                    sslmode=self.sslmode, application_name="pgstack", connect_timeout=10)
+        if password is not None:
+            args["password"] = password.get_secret_value()
+        return args
+
+
+class Safety(Settings):
+    """`pgstack:safety`: what a change may do to this stack's data, and how long it may wait."""
+
+    allow_data_loss: Flag = False
+    lock_timeout: Duration = 5_000
+    statement_timeout: Duration = 300_000
+    concurrent_indexes: Flag = False
+
+    def timeouts(self) -> dict[str, str]:
+        """The session settings every statement of a change runs under."""
+        return {"lock_timeout": as_postgres_duration(self.lock_timeout),
+                "statement_timeout": as_postgres_duration(self.statement_timeout)}
+
+
+CONNECTION_KEYS = tuple(field.alias for field in Connection.model_fields.values() if field.alias)
+PASSWORD_KEY = "db_password"
+
+
+class ProviderSettings(Settings):
+    connection: Connection
+    safety: Safety
+    password: SecretStr
+
+
+def read_connection(get: Callable[[str], Any]) -> Connection:
+    return validated(Connection, {key: get(key) for key in CONNECTION_KEYS if get(key) is not None})
+
+
+def read_safety(get: Callable[[str], Any]) -> Safety:
+    raw = get("safety")
+    try:
+        raw = structured(raw) if raw is not None else {}
+    except ValueError as exc:
+        raise ConfigError("safety", str(exc)) from None
+    return validated(Safety, raw, prefix=("safety",))
+
+
+def read_password(get: Callable[[str], Any]) -> SecretStr:
+    password = get(PASSWORD_KEY)
+    if not password:
+        raise ConfigError(PASSWORD_KEY, "is not set: set the deploying user's password with "
+                                        f"`pulumi config set --secret pgstack:{PASSWORD_KEY}`")
+    return SecretStr(str(password))
+
+
+def provider_settings(get: Callable[[str], Any]) -> ProviderSettings:
+    """All the dynamic provider reads: connection, password and safety (`get` takes a key
+    without the `pgstack:` namespace)."""
+    return ProviderSettings(connection=read_connection(get), safety=read_safety(get), password=read_password(get))
+
