@@ -422,11 +422,11 @@ def test_live_each_row_lands_in_its_month(deployed, conn):
 def test_live_catalog_reads_partition_by_and_partitions(deployed):
     engine, _, _ = deployed
     table = next(e for e in engine.state.values() if e.name == "analytics/analytics.event")
-    id_, outputs = engine.provider.read(engine._urn(table.type, table.name), table.id, table.outputs)
+    id_, outputs = engine.provider.read(table.urn, table.id, table.outputs)
     assert id_ == "analytics.event" and outputs["partition_by"] == "RANGE (occurred_at)"
     assert outputs["applied"]["partition_by"] == "RANGE (occurred_at)"
     part = next(e for e in engine.state.values() if e.name == "analytics/analytics.event_2026_02")
-    id_, outputs = engine.provider.read(engine._urn(part.type, part.name), part.id, part.outputs)
+    id_, outputs = engine.provider.read(part.urn, part.id, part.outputs)
     assert id_ == "analytics.event_2026_02"
     assert outputs["applied"] == {
         "table": "event", "rls_enabled": "True",
@@ -540,7 +540,7 @@ def test_live_partitions_over_time_and_refused_deletion(database, tmp_path):
         with psycopg.connect(**database, autocommit=True) as db:
             db.execute("ALTER TABLE analytics.event_2026_02 DISABLE ROW LEVEL SECURITY")
         part = next(e for e in engine.state.values() if e.name == "analytics/analytics.event_2026_02")
-        _, part.outputs = engine.provider.read(engine._urn(part.type, part.name), part.id, part.outputs)
+        _, part.outputs = engine.provider.read(part.urn, part.id, part.outputs)
         assert part.outputs["rls_enabled"] is False
         assert engine.up().changed() == {"update": ["analytics/analytics.event_2026_02"]}
         with psycopg.connect(**database) as db:
@@ -557,7 +557,7 @@ def test_live_partitions_over_time_and_refused_deletion(database, tmp_path):
             assert db.execute("SELECT count(*) FROM analytics.event_2026_01").fetchone()[0] == 1
 
         event = next(e for e in engine.state.values() if e.name == "analytics/analytics.event")
-        urn = engine._urn(event.type, event.name)
+        urn = event.urn
         with pytest.raises(ProviderError, match="cannot change PARTITION BY"):
             engine.provider.diff(urn, event.id, event.outputs, dict(event.inputs, partition_by="RANGE (received_at)"))
     finally:

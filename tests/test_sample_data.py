@@ -226,8 +226,8 @@ def test_live_dev_stack_loads_the_sample_data(database, db, sql_root):
         assert counts(db, tenants) == expected
 
         # read: the rows exist while their tables do; a table dropped by hand takes them along.
-        entry = engine.state[("pulumi-python:dynamic/pgstack:SampleData", "analytics/analytics.sample_data")]
-        urn = engine._urn(entry.type, entry.name)
+        entry = engine.entry("pulumi-python:dynamic/pgstack:SampleData", "analytics/analytics.sample_data")
+        urn = entry.urn
         assert engine.provider.read(urn, entry.id, entry.outputs)[0] == "analytics.sample_data"
         db.execute("DROP TABLE analytics.funnel_step_match")
         assert engine.provider.read(urn, entry.id, entry.outputs)[0] == ""

@@ -1,13 +1,18 @@
 """StackGrants: what each role may do, from `pgstack:grants`, as pulumi_postgresql resources.
 
-- Table (and view) and function privileges are granted per module on the module's own objects,
-  listed by name: a Grant is authoritative for the objects it lists, so it never touches tables
-  of the same schema that the stack does not manage.
+- Table (and view) and function privileges are granted per object and role: a Grant is
+  authoritative for the objects it lists, and the real provider replaces it (revoking first)
+  when its list changes, so one Grant per object means a module that gains a table adds a
+  Grant instead of briefly revoking every other table's rights. Tables of the same schema
+  that the stack does not manage are never touched.
 - Schema USAGE/CREATE, sequence privileges (sequences are not modelled; the grant covers the
   schema's sequences) and default privileges belong to a schema, which several modules may
   share (dev's `site` and `tracking` both use public): per schema and role they are the union
   of what the modules in it grant. Default privileges are set for objects the owner role
   creates, so a table added later gets the same rights.
+- GRANT rewrites the object's ACL in place, and two at once on one object fail with "tuple
+  concurrently updated"; the engine runs independent resources in parallel, so grants that
+  touch the same ACL wait for each other (AclChains).
 - The owner's own rights (`owner_rights`, declared by StackRoles): CREATE and USAGE on schemas
   the stack does not create (public), and REFERENCES on tables outside the stack that a foreign
   key points at.
@@ -33,6 +38,19 @@ class _SchemaRights:
 
 def _upper(privileges) -> list[str]:
     return sorted(p.upper() for p in privileges)
+
+
+class AclChains:
+    """The last grant declared on each ACL, so the next one on the same ACL waits for it."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, ...], pulumi.Resource] = {}
+
+    def after(self, acl: tuple[str, ...]) -> list[pulumi.Resource]:
+        return [self._last[acl]] if acl in self._last else []
+
+    def record(self, acl: tuple[str, ...], resource: pulumi.Resource) -> None:
+        self._last[acl] = resource
 
 
 def owner_rights(settings: StackSettings, stack: LoadedStack, owner: pulumi.Input[str],
@@ -74,6 +92,7 @@ class StackGrants(pulumi.ComponentResource):
         super().__init__("pgstack:index:Grants", "grants", None, opts)
         self._opts = pulumi.ResourceOptions(parent=self, provider=args.pg_provider)
         self._database = args.settings.connection.dbname
+        self._chains = AclChains()
         modules = {m.name: m.module for m in args.stack.modules}
         per_schema: dict[tuple[str, str], _SchemaRights] = {}
         schema_waits: dict[str, list[pulumi.Resource]] = {}
@@ -89,36 +108,42 @@ class StackGrants(pulumi.ComponentResource):
             schema_waits.setdefault(module.schema, []).append(component)
 
             # The module's own tables and views (not a table it only adds columns to).
-            relations = [r.name for name, r in component.tables.items() if module.table(name).owned]
-            relations += [v.name for v in component.views.values()]
-            if grant.tables and relations:
-                self._grant(f"{grant.module}: {grant.role} on tables", role, module.schema, "table",
-                            _upper(grant.tables), objects=pulumi.Output.all(*relations).apply(sorted))
-            if grant.functions and component.functions:
-                names = [f.name for f in component.functions.values()]
-                self._grant(f"{grant.module}: {grant.role} on functions", role, module.schema, "function",
-                            _upper(grant.functions), objects=pulumi.Output.all(*names).apply(lambda n: sorted(set(n))))
+            if grant.tables:
+                relations = {name: r.name for name, r in component.tables.items() if module.table(name).owned}
+                relations |= {name: v.name for name, v in component.views.items()}
+                for name, output in sorted(relations.items()):
+                    self._grant(f"{grant.module}: {grant.role} on {module.schema}.{name}", role, module.schema,
+                                "table", _upper(grant.tables), acl=("relation", module.schema, name), objects=[output])
+            if grant.functions:
+                for key, function in sorted(component.functions.items()):
+                    name = key.rpartition(".")[2]
+                    self._grant(f"{grant.module}: {grant.role} on function {key}", role, module.schema, "function",
+                                _upper(grant.functions), acl=("function", module.schema, name),
+                                objects=[function.name])
 
         for (schema, role_name), rights in sorted(per_schema.items()):
             role = args.role_names[role_name]
-            waits = pulumi.ResourceOptions(depends_on=schema_waits[schema])
+            waits = schema_waits[schema]
             if rights.schema:
                 self._grant(f"{schema}: {role_name} on schema", role, schema, "schema", _upper(rights.schema),
-                            extra=waits)
+                            acl=("schema", schema), depends_on=waits)
             if rights.sequences:
                 self._grant(f"{schema}: {role_name} on sequences", role, schema, "sequence",
-                            _upper(rights.sequences), extra=waits)
+                            _upper(rights.sequences), acl=("sequences", schema), depends_on=waits)
             for object_type, privileges in (("table", rights.tables), ("sequence", rights.sequences),
                                             ("function", rights.functions)):
                 if privileges:
-                    postgresql.DefaultPrivileges(
+                    acl = ("default privileges", schema, object_type)
+                    self._chains.record(acl, postgresql.DefaultPrivileges(
                         f"{schema}: {role_name} on future {object_type}s", database=self._database, owner=args.owner,
                         role=role, schema=schema, object_type=object_type, privileges=_upper(privileges),
-                        opts=pulumi.ResourceOptions.merge(self._opts, waits))
+                        opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(
+                            depends_on=waits + self._chains.after(acl)))))
         self.register_outputs({})
 
-    def _grant(self, name: str, role, schema: str, object_type: str, privileges: list[str], objects=None,
-               extra: pulumi.ResourceOptions | None = None) -> None:
-        postgresql.Grant(name, database=self._database, role=role, schema=schema, object_type=object_type,
-                         privileges=privileges, objects=objects,
-                         opts=pulumi.ResourceOptions.merge(self._opts, extra) if extra else self._opts)
+    def _grant(self, name: str, role, schema: str, object_type: str, privileges: list[str], acl: tuple[str, ...],
+               objects=None, depends_on: list[pulumi.Resource] | None = None) -> None:
+        extra = pulumi.ResourceOptions(depends_on=(depends_on or []) + self._chains.after(acl))
+        self._chains.record(acl, postgresql.Grant(
+            name, database=self._database, role=role, schema=schema, object_type=object_type,
+            privileges=privileges, objects=objects, opts=pulumi.ResourceOptions.merge(self._opts, extra)))

@@ -88,7 +88,10 @@ class SchemaModule(pulumi.ComponentResource):
 
     def _schemas(self) -> pulumi.Input[str]:
         module, owner = self._module, self._args.owner
-        pg_opts = pulumi.ResourceOptions(parent=self, provider=self._args.pg_provider)
+        # After the roles: ALTER SCHEMA ... OWNER TO needs the deploying user's membership in
+        # the owner where that user is not a superuser (Supabase's postgres).
+        pg_opts = pulumi.ResourceOptions(parent=self, provider=self._args.pg_provider,
+                                         depends_on=list(self._args.prerequisites))
         schema_name: pulumi.Input[str] = module.schema
         if self._args.loaded.config.create_schema:
             schema = postgresql.Schema(self._named(module.schema), name=module.schema, owner=owner, opts=pg_opts)

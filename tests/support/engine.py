@@ -1,38 +1,51 @@
 """Test code, not a product feature: a stand-in for the Pulumi engine (see DESIGN.md).
 
 The Pulumi CLI cannot be installed here, so this runs the real program under
-`pulumi.runtime.set_mocks` and forwards each resource the program declares to where the engine
-would send it:
+`pulumi.runtime.set_mocks` and then does what the engine does with what the program declared:
 
 - dynamic resources (tables, indexes, policies, ...) go to the real dynamic provider, running
-  in its own process (ProviderProcess) with the pickled provider from the resource's inputs;
+  in its own process (ProviderProcess) with the pickled provider from the resource's inputs:
+  Check, then Diff against the saved state, then Create/Update/Delete;
 - pulumi_postgresql and pulumi_random resources go to a small double that issues the
   equivalent SQL (postgresql_double.py; the real providers are plugins that cannot be
-  downloaded here). Only the kinds this project declares are supported; anything else fails
-  loudly.
+  downloaded here). Only the kinds this project declares are supported.
 
-State is kept between runs, so a test can `up`, edit a SQL file, `preview`, `up` again, and
-check the database. Like the engine, a run diffs each declared resource against its state,
-then creates, updates or replaces it, and finally deletes what is no longer declared, in
-reverse creation order.
+It is as strict as the engine wherever leniency could hide a bug:
+- steps run in a random (seeded) order that respects the declared dependencies, several at once
+  (`parallel`), as the engine runs independent resources in parallel;
+- a replacement creates the new object before deleting the old one unless the provider's Diff
+  says deleteBeforeReplace; the old objects of create-before-delete replacements and the
+  resources no longer declared are deleted at the end, dependants first;
+- state is saved after each completed operation; after a failure no new step starts, the
+  running ones finish, and the error is raised with the state as far as it got;
+- `protect` is honoured: deleting a protected resource fails the run before anything changes
+  (the preview `pulumi up` runs first fails the same way);
+- a pulumi_postgresql Grant whose `objects` change is replaced, deleted first, as the real
+  provider does.
 """
 
 import json
+import random
 import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
 import yaml
-from pulumi.runtime import rpc, settings as runtime_settings
+from pulumi.runtime import mocks as pulumi_mocks, rpc, settings as runtime_settings
 
 from components.stack.program import build
 
-from .postgresql_double import PostgresqlDouble
+from .postgresql_double import GRANT, RANDOM_PASSWORD, PostgresqlDouble
 from .provider_process import ProviderError, ProviderProcess
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DYNAMIC_PREFIX = "pulumi-python:dynamic/pgstack:"
+# pulumi_postgresql properties the real provider cannot change in place (ForceNew in the
+# Terraform schema): a change replaces the resource, deleting it first.
+FORCE_NEW = {GRANT: ("database", "role", "schema", "objectType", "objects", "columns")}
 
 
 def stack_file_config(stack: str) -> dict[str, str]:
@@ -55,45 +68,102 @@ def connection_config(database: dict) -> dict[str, str]:
 
 @dataclass
 class Entry:
+    """One resource in the state, as the engine checkpoints it."""
+
+    urn: str
     type: str
     name: str
     id: str
     inputs: dict
     outputs: dict
-    order: int
+    dependencies: set[str] = field(default_factory=set)
+    protect: bool = False
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    inputs: dict
+    dependencies: set[str]
+    protect: bool
 
 
 @dataclass
 class RunResult:
     operations: dict[str, list[str]] = field(default_factory=lambda: {
         "create": [], "update": [], "replace": [], "delete": [], "same": []})
+    # What Check returned for each changed dynamic resource: what `pulumi preview --diff` shows
+    # as the new inputs (old outputs vs checked inputs, pulumi/pulumi#17918).
+    checked: dict[str, dict] = field(default_factory=dict)
 
     def changed(self) -> dict[str, list[str]]:
         return {k: sorted(v) for k, v in self.operations.items() if v and k != "same"}
 
 
+class _Monitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping what the engine learns from each registration: its
+    dependencies (explicit, parent and through inputs) and its options."""
+
+    def __init__(self, mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.lock = threading.Lock()
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack" and request.custom:
+            inputs = rpc.deserialize_properties(request.object)
+            dependencies = set(request.dependencies)
+            for deps in request.propertyDependencies.values():
+                dependencies |= set(deps.urns)
+            with self.lock:
+                self.registrations.append(Registration(
+                    response.urn, request.type, request.name,
+                    {k: rpc.unwrap_rpc_secret(v) for k, v in inputs.items()}, dependencies, request.protect))
+        return response
+
+
 class _Mocks(pulumi.runtime.Mocks):
+    """Answers registrations the way the engine answers a preview: a resource already in the
+    state gets its outputs, a new one echoes its inputs."""
+
     def __init__(self, engine: "EngineDouble", preview: bool):
         self.engine = engine
         self.preview = preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        with self.engine.lock:
-            try:
-                if not args.custom:  # component resources have no provider
-                    return "", args.inputs
-                return self.engine.register(args.typ, args.name, args.inputs, self.preview)
-            except Exception as exc:  # surfaced after the run, like an engine error
-                self.engine.errors.append(exc)
-                raise
+        if args.typ.startswith("pulumi:providers:"):
+            return f"{args.name}-provider", args.inputs
+        known = self.engine.by_name.get((args.typ, args.name))
+        if known is not None:
+            return known.id, {**args.inputs, **known.outputs}
+        if args.typ == RANDOM_PASSWORD and not self.preview:
+            # A value only its create computes, which the program waits for: made now, the way
+            # the engine runs that create before the resources using it are registered.
+            outputs = self.engine.postgresql.create(args.typ, args.inputs)
+            self.engine.precomputed[(args.typ, args.name)] = outputs
+            return f"{args.name}-id", outputs
+        return f"{args.name}-new", args.inputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         raise NotImplementedError(f"the program made an invoke the harness does not know: {args.token}")
 
 
+@dataclass
+class _Step:
+    """One operation the run will do, with the steps it must wait for."""
+
+    kind: str  # create | update | replace | delete (of a removed resource or a replaced old object)
+    urn: str
+    run: Callable[[], None]
+    after: set[int] = field(default_factory=set)
+
+
 class EngineDouble:
     def __init__(self, database: dict, stack: str = "dev", sql_root: Path | None = None, config: dict | None = None,
-                 today=None):
+                 today=None, seed: int = 0, parallel: int = 4):
         self.database = database
         self.today = today  # the program's current date (monthly partitions); None: the real one
         self.stack = stack
@@ -102,10 +172,19 @@ class EngineDouble:
         self.secret_keys = [k for k in self.config if k == "pgstack:db_password" or k.endswith("_password")]
         self.provider = ProviderProcess(self.config)
         self.postgresql = PostgresqlDouble(database)
-        self.state: dict[tuple[str, str], Entry] = {}
+        self.state: dict[str, Entry] = {}  # by URN
+        self.random = random.Random(seed)
+        self.parallel = parallel
         self.lock = threading.Lock()
-        self.errors: list[Exception] = []
-        self._order = 0
+        self.precomputed: dict[tuple[str, str], dict] = {}
+
+    @property
+    def by_name(self) -> dict[tuple[str, str], Entry]:
+        return {(e.type, e.name): e for e in self.state.values()}
+
+    def entry(self, type_: str, name: str) -> Entry:
+        """The state entry of the resource of that type and name."""
+        return self.by_name[(type_, name)]
 
     def close(self) -> None:
         self.provider.close()
@@ -129,101 +208,184 @@ class EngineDouble:
         Returns the names of those that are gone (dropped from the state, as the engine does);
         drift shows in the next preview. The pulumi_postgresql double has no read."""
         gone = []
-        for key, entry in list(self.state.items()):
+        for urn, entry in list(self.state.items()):
             if not entry.type.startswith(DYNAMIC_PREFIX):
                 continue
-            id_, outputs = self.provider.read(self._urn(entry.type, entry.name), entry.id, entry.outputs)
-            if not id_:
-                del self.state[key]
-                gone.append(entry.name)
-            else:
-                entry.outputs = outputs
+            id_, outputs = self.provider.read(urn, entry.id, entry.outputs)
+            with self.lock:
+                if not id_:
+                    del self.state[urn]
+                    gone.append(entry.name)
+                else:
+                    entry.outputs = outputs
         return gone
 
-    def _run(self, preview: bool) -> RunResult:
-        self.result = RunResult()
-        self.declared: dict[tuple[str, str], Entry] = {}
-        self.errors = []
+    def _declared(self, preview: bool) -> list[Registration]:
+        """Run the program under mocks; what it declares, in registration order."""
         runtime_settings.ROOT.set(None)
-        pulumi.runtime.set_mocks(_Mocks(self, preview), project="pgstack", stack=self.stack, preview=preview)
+        mocks = _Mocks(self, preview)
+        monitor = _Monitor(mocks)
+        pulumi.runtime.set_mocks(mocks, project="pgstack", stack=self.stack, preview=preview, monitor=monitor)
         pulumi.runtime.set_all_config(dict(self.config), secret_keys=self.secret_keys)
 
         @pulumi.runtime.test
         def program():
             build(self.sql_root, today=self.today)
 
-        try:
-            program()
-        except Exception:
-            if self.errors:
-                raise self.errors[0] from None
-            raise
-        if self.errors:
-            raise self.errors[0]
-        gone = sorted((e for k, e in self.state.items() if k not in self.declared), key=lambda e: -e.order)
-        for entry in gone:
-            self.result.operations["delete"].append(entry.name)
-            if not preview:
-                self._delete(entry)
-        if not preview:
-            self.state = dict(self.declared)
-        return self.result
+        program()
+        return monitor.registrations
 
-    # --- per resource --------------------------------------------------------------------------
+    def _run(self, preview: bool) -> RunResult:
+        result = RunResult()
+        declared = self._declared(preview)
+        steps: list[_Step] = []
+        creates: dict[str, int] = {}  # urn -> index of the step that brings it to its new state
+        old_deletes: dict[str, int] = {}  # urn -> index of the step deleting its old object
+        late_deletes: list[tuple[str, Entry]] = []  # deleted at the end, dependants first
+        seen = set()
 
-    def register(self, typ: str, name: str, inputs: dict, preview: bool):
-        if typ.startswith("pulumi:providers:"):
-            return f"{name}-provider", inputs
-        key = (typ, name)
-        inputs = {k: rpc.unwrap_rpc_secret(v) for k, v in inputs.items()}
-        old = self.state.get(key)
-        if old is None:
-            op, id_, outputs = "create", "", inputs
-            if not preview:
-                id_, outputs = self._create(typ, name, inputs)
-        else:
-            op, id_, outputs = self._change(old, inputs, preview)
-        self.result.operations[op].append(name)
-        order = old.order if old is not None and op != "replace" else self._next_order()
-        self.declared[key] = Entry(typ, name, id_, inputs, outputs, order)
-        return id_ or f"{name}-preview", outputs
+        for reg in declared:
+            seen.add(reg.urn)
+            if reg.type.startswith("pulumi:providers:"):
+                continue
+            old = self.state.get(reg.urn)
+            inputs = self._check(reg, old)
+            if old is None:
+                result.operations["create"].append(reg.name)
+                result.checked[reg.name] = inputs
+                creates[reg.urn] = len(steps)
+                steps.append(_Step("create", reg.urn, self._creator(reg, inputs)))
+                continue
+            diff = self._diff(old, reg, inputs)
+            if not diff["changes"]:
+                result.operations["same"].append(reg.name)
+                if not preview:
+                    with self.lock:  # dependencies and protect follow the program
+                        old.dependencies, old.protect = reg.dependencies, reg.protect
+                continue
+            result.checked[reg.name] = inputs
+            if not diff["replaces"]:
+                result.operations["update"].append(reg.name)
+                creates[reg.urn] = len(steps)
+                steps.append(_Step("update", reg.urn, self._updater(old, reg, inputs)))
+                continue
+            result.operations["replace"].append(reg.name)
+            if old.protect:
+                raise ProviderError(f"unable to replace resource {reg.urn!r} as it is currently marked for protection")
+            if diff["delete_before_replace"]:
+                old_deletes[reg.urn] = len(steps)
+                steps.append(_Step("delete", reg.urn, self._deleter(old)))
+                creates[reg.urn] = len(steps)
+                steps.append(_Step("replace", reg.urn, self._creator(reg, inputs), after={old_deletes[reg.urn]}))
+            else:
+                creates[reg.urn] = len(steps)
+                steps.append(_Step("replace", reg.urn, self._creator(reg, inputs)))
+                late_deletes.append((reg.urn, old))
 
-    def _next_order(self) -> int:
-        self._order += 1
-        return self._order
-
-    def _change(self, old: Entry, inputs: dict, preview: bool):
-        if old.type.startswith(DYNAMIC_PREFIX):
-            diff = self.provider.diff(self._urn(old.type, old.name), old.id, old.outputs, inputs)
-        else:  # the Terraform providers update these in place
-            diff = {"changes": old.inputs != inputs, "replaces": []}
-        if not diff["changes"]:
-            return "same", old.id, old.outputs
+        removed = [(urn, entry) for urn, entry in self.state.items() if urn not in seen]
+        for urn, entry in removed:
+            result.operations["delete"].append(entry.name)
+            if entry.protect:  # the engine refuses this delete; the preview up runs first fails
+                raise ProviderError(f"resource {urn!r} cannot be deleted because it is protected. To unprotect "
+                                    "the resource, remove the `protect` flag from the resource in your Pulumi "
+                                    "program and run `pulumi up`")
         if preview:
-            return ("replace" if diff["replaces"] else "update"), old.id, inputs
-        if diff["replaces"]:
-            self._delete(old)
-            id_, outputs = self._create(old.type, old.name, inputs)
-            return "replace", id_, outputs
-        if old.type.startswith(DYNAMIC_PREFIX):
-            outputs = self.provider.update(self._urn(old.type, old.name), old.id, old.outputs, inputs)
-        else:
-            outputs = self.postgresql.update(old.type, old.outputs, inputs)
-        return "update", old.id, outputs
+            return result
 
-    def _urn(self, typ: str, name: str) -> str:
-        return f"urn:pulumi:{self.stack}::pgstack::{typ}::{name}"
+        by_urn = {reg.urn: reg for reg in declared}
+        # New states wait for their dependencies' new states; a delete-before-replace waits
+        # for the old objects of its dependants to go first.
+        for urn, index in creates.items():
+            steps[index].after |= {creates[d] for d in by_urn[urn].dependencies if d in creates}
+        for urn, index in old_deletes.items():
+            steps[index].after |= {old_deletes[d] for d, e in self.state.items() if d in old_deletes and urn in e.dependencies}
+        # Deletes at the end: after every other step, dependants before what they depend on.
+        last = set(range(len(steps)))
+        deletes = {urn: len(steps) + i for i, (urn, _) in enumerate(late_deletes + removed)}
+        for urn, entry in late_deletes + removed:
+            after = set(last)
+            after |= {deletes[d] for d, e in self.state.items() if d in deletes and d != urn and urn in e.dependencies}
+            steps.append(_Step("delete", urn, self._deleter(entry, forget=(urn, entry) in removed), after=after))
+        self._execute(steps)
+        return result
 
-    def _create(self, typ: str, name: str, inputs: dict):
-        if typ.startswith(DYNAMIC_PREFIX):
-            return self.provider.create(self._urn(typ, name), inputs)
-        return inputs.get("name", name), self.postgresql.create(typ, inputs)
+    # --- engine calls ------------------------------------------------------------------------
 
-    def _delete(self, entry: Entry) -> None:
-        if entry.type.startswith(DYNAMIC_PREFIX):
-            self.provider.delete(self._urn(entry.type, entry.name), entry.id, entry.outputs)
-        else:
-            self.postgresql.delete(entry.type, entry.outputs)
+    def _check(self, reg: Registration, old: Entry | None) -> dict:
+        if not reg.type.startswith(DYNAMIC_PREFIX):
+            return reg.inputs
+        return self.provider.check(reg.urn, old.inputs if old else {}, reg.inputs)
+
+    def _diff(self, old: Entry, reg: Registration, inputs: dict) -> dict:
+        if reg.type.startswith(DYNAMIC_PREFIX):
+            return self.provider.diff(reg.urn, old.id, old.outputs, inputs)
+        changed = [k for k in set(old.inputs) | set(inputs) if old.inputs.get(k) != inputs.get(k)]
+        replaces = [k for k in changed if k in FORCE_NEW.get(reg.type, ())]
+        return {"changes": bool(changed), "replaces": replaces, "delete_before_replace": bool(replaces)}
+
+    def _creator(self, reg: Registration, inputs: dict) -> Callable[[], None]:
+        def create():
+            if reg.type.startswith(DYNAMIC_PREFIX):
+                id_, outputs = self.provider.create(reg.urn, inputs)
+            elif (reg.type, reg.name) in self.precomputed:
+                id_, outputs = f"{reg.name}-id", self.precomputed.pop((reg.type, reg.name))
+            else:
+                id_, outputs = inputs.get("name", reg.name), self.postgresql.create(reg.type, inputs)
+            self._save(Entry(reg.urn, reg.type, reg.name, id_, inputs, outputs, reg.dependencies, reg.protect))
+        return create
+
+    def _updater(self, old: Entry, reg: Registration, inputs: dict) -> Callable[[], None]:
+        def update():
+            if reg.type.startswith(DYNAMIC_PREFIX):
+                outputs = self.provider.update(reg.urn, old.id, old.outputs, inputs)
+            else:
+                outputs = self.postgresql.update(reg.type, old.outputs, inputs)
+            self._save(Entry(reg.urn, reg.type, reg.name, old.id, inputs, outputs, reg.dependencies, reg.protect))
+        return update
+
+    def _deleter(self, entry: Entry, forget: bool = False) -> Callable[[], None]:
+        def delete():
+            if entry.type.startswith(DYNAMIC_PREFIX):
+                self.provider.delete(entry.urn, entry.id, entry.outputs)
+            else:
+                self.postgresql.delete(entry.type, entry.outputs)
+            if forget:
+                with self.lock:
+                    self.state.pop(entry.urn, None)
+        return delete
+
+    def _save(self, entry: Entry) -> None:
+        """Checkpoint: the engine writes the state after every completed operation."""
+        with self.lock:
+            self.state[entry.urn] = entry
+
+    # --- scheduling --------------------------------------------------------------------------
+
+    def _execute(self, steps: list[_Step]) -> None:
+        """Run the steps, each once all it waits for are done, picking at random among the ready
+        ones, up to `parallel` at a time. The first failure stops new steps from starting."""
+        done: set[int] = set()
+        running: dict[Future, int] = {}
+        error: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
+            while True:
+                if error is None:
+                    ready = [i for i, s in enumerate(steps)
+                             if i not in done and i not in running.values() and s.after <= done]
+                    self.random.shuffle(ready)
+                    for i in ready[:self.parallel - len(running)]:
+                        running[pool.submit(steps[i].run)] = i
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index = running.pop(future)
+                    if future.exception() is not None and error is None:
+                        error = future.exception()
+                    done.add(index)
+        if error is not None:
+            raise error
+        assert len(done) == len(steps), "a step waits for something that never runs"
 
 
 __all__ = ["EngineDouble", "ProviderError", "stack_file_config"]

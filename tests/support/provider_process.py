@@ -73,6 +73,14 @@ class ProviderProcess:
         resp = self._call("Create", proto.CreateRequest(urn=urn, properties=_to_struct(props)))
         return resp.id, _from_struct(resp.properties)
 
+    def check(self, urn: str, olds: dict, news: dict) -> dict:
+        """The checked inputs; a check failure is raised, as the engine reports it."""
+        resp = self._call("Check", proto.CheckRequest(urn=urn, olds=_to_struct(olds), news=_to_struct(news)))
+        if resp.failures:
+            raise ProviderError("; ".join(f"{f.property}: {f.reason}" if f.property else f.reason
+                                          for f in resp.failures))
+        return _from_struct(resp.inputs)
+
     def diff(self, urn: str, id_: str, olds: dict, news: dict) -> dict:
         resp = self._call("Diff", proto.DiffRequest(id=id_, urn=urn, olds=_to_struct(olds), news=_to_struct(news)))
         return {
