@@ -3,7 +3,9 @@ per test that needs one, and a fresh copy of the deployed dev stack with two ten
 tenant-scoped module."""
 
 import secrets
+import shutil
 import socket
+import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -97,6 +99,19 @@ def db(database):
 def stack_config(database: dict, **overrides) -> dict:
     """The provider's view of the stack config (what `configure()` receives) for `database`."""
     return {**connection_config(database), **{f"pgstack:{k}": v for k, v in overrides.items()}}
+
+
+def pytest_configure(config):
+    """A temporary folder of this run's own: pytest's shared default keeps the last three runs'
+    folders only, so concurrent runs on one machine would delete each other's databases."""
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix="pgstack-tests-")
+        config._pgstack_basetemp = config.option.basetemp
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "_pgstack_basetemp", None):
+        shutil.rmtree(config._pgstack_basetemp, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items):

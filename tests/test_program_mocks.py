@@ -153,9 +153,21 @@ def _memberships(monitor) -> set:
 
 
 def _grants(monitor, schemas=("public", "auth")) -> set:
-    return {(r["inputs"]["role"], r["inputs"]["objectType"], r["inputs"]["schema"],
-             tuple(r["inputs"].get("objects", ())), tuple(r["inputs"]["privileges"]))
-            for r in of_type(monitor, "grant:Grant") if r["inputs"]["schema"] in schemas}
+    """(role, object type, schema, objects, privileges): a module's grants of one role on its
+    tables or functions, which the program declares one per object, seen together."""
+    grouped: dict[tuple, set] = {}
+    for r in of_type(monitor, "grant:Grant"):
+        inputs = r["inputs"]
+        if inputs["schema"] not in schemas:
+            continue
+        objects = inputs.get("objects", ())
+        if inputs["objectType"] in ("table", "function") and inputs["role"] != "pgstack_owner":
+            assert len(objects) == 1, f"{r['name']}: one Grant per object, so adding one replaces none"
+        group = (r["name"].split(":")[0], inputs["role"], inputs["objectType"], inputs["schema"],
+                 tuple(inputs["privileges"]))
+        grouped.setdefault(group, set()).update(objects)
+    return {(role, kind, schema, tuple(sorted(objects)), privileges)
+            for (_, role, kind, schema, privileges), objects in grouped.items()}
 
 
 def _default_privileges(monitor, schemas=("public", "auth")) -> set:

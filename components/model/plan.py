@@ -31,6 +31,9 @@ class Step:
     hazards: list[str] = field(default_factory=list)
     # CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction block.
     transactional: bool = True
+    # Run as the object's owner role (SET ROLE), like every change; a handover to the owner
+    # runs as the deploying user, who holds the object before it.
+    as_owner: bool = True
 
 
 def _by_name(items: list[dict] | None) -> dict[str, dict]:
@@ -244,4 +247,5 @@ def drop_view(view: dict) -> list[Step]:
 # --- ownership ---------------------------------------------------------------------------------
 
 def change_owner(kind: str, obj: dict) -> Step:
-    return Step(f"hand {kind} {obj['schema']}.{obj['name']} over to owner {obj['owner']}", render.alter_owner(kind, obj))
+    return Step(f"hand {kind} {obj['schema']}.{obj['name']} over to owner {obj['owner']}", render.alter_owner(kind, obj),
+                as_owner=False)

@@ -76,6 +76,7 @@ SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relname = ANY(%s) AND c.relkind IN ('r', 'p')
 """
 
+INVALID_INDEX = " -- INVALID (a failed concurrent build)"
 CONSTRAINT_KINDS = {"p": "primary_key", "u": "unique", "c": "check", "f": "foreign_key", "x": "exclusion"}
 IDENTITY = {"a": "always", "d": "by default"}
 
@@ -118,7 +119,7 @@ def index(cur: Cursor, inputs: dict) -> dict | None:
     if row is None:
         return None
     definition, valid = row
-    text = definition if valid else f"{definition} -- INVALID (a failed concurrent build)"
+    text = definition if valid else f"{definition}{INVALID_INDEX}"
     return {"definition": (text, text)}
 
 

@@ -14,6 +14,17 @@ class DataLossRefused(ProviderError):
     """A planned step would lose data and the stack's safety settings do not allow it."""
 
 
+class AlreadyExists(ProviderError):
+    """The object exists, and this tool did not make it: taking it over is adoption."""
+
+    def __init__(self, kind: str, object_id: str, source: str):
+        super().__init__(
+            f"{kind} {object_id} ({source}) already exists in the database and was not created by pgstack. "
+            "Nothing was changed. To take over an existing database, scaffold its SQL "
+            "(python -m components.scaffold) and set `adopt: true` on the module in the stack config; "
+            "otherwise rename the object or drop the existing one.")
+
+
 class NotConfigured(ProviderError):
     """An operation ran before the engine called configure()."""
 
@@ -38,3 +49,17 @@ class StepFailed(ProviderError):
             message += f" (SQLSTATE {self.sqlstate})"
         message += (". The transaction was rolled back; nothing was changed." if rolled_back else ".")
         super().__init__(message)
+
+
+class LockBudgetSpent(ProviderError):
+    """A step waited for its locks, with retries, for as long as the stack allows."""
+
+    def __init__(self, what: str, budget_ms: int, blockers: list[dict]):
+        self.blockers = blockers
+        held = "; ".join(
+            f"pid {b['pid']} ({b['application_name'] or 'no application name'}, {b['state']}, since "
+            f"{b['query_start']:%H:%M:%S}: {b['query']!r})" if b.get("query_start") else f"pid {b['pid']}"
+            for b in blockers) or "sessions that had let go by the time they were looked up"
+        super().__init__(f"{what}: gave up after {budget_ms / 1000:g}s of retries waiting for locks held by {held}. "
+                         "Nothing was changed; run `pulumi up` again when they are done, or raise "
+                         "pgstack:safety lock_budget.")

@@ -1,13 +1,10 @@
 """One provider class per object kind: how each is named, planned, replaced and read back."""
 
-from psycopg import sql
-
 from ..model import plan
 from ..model.objects import extends_only
 from . import catalog
-from pulumi.runtime.rpc import contains_unknowns
-
 from .base import APPLIED, CatalogObjectProvider, definition
+from .errors import AlreadyExists
 
 
 class TableProvider(CatalogObjectProvider):
@@ -17,12 +14,23 @@ class TableProvider(CatalogObjectProvider):
     replace_on = ("schema", "name", "managed")
     introspect = staticmethod(catalog.table)
 
-    def diff(self, id_, olds, news):
-        result = super().diff(id_, olds, news)
-        if result.changes and not result.replaces and not contains_unknowns(news.get("partition_by")):
-            # Refused at preview already, not only at `up`: see plan.check_partitioning.
-            plan.check_partitioning(definition(olds), definition(news))
+    def journal_key(self, props):
+        # A module that creates public.leads and one that only adds columns to it are two resources.
+        return f"{super().journal_key(props)} ({props.get('managed', 'table')})"
+
+    def comparable(self, props):
+        # Column order cannot be changed by ALTER (only by recreating the table): reordering the
+        # columns in the file is not a change.
+        result = definition(props)
+        if isinstance(result.get("columns"), list):
+            result["columns"] = sorted(result["columns"], key=lambda c: str(c.get("name")) if isinstance(c, dict) else "")
         return result
+
+    def plan_towards(self, recorded, live, new):
+        if live is not None and extends_only(new):
+            # The table is someone else's: whether this resource exists is whether its columns do.
+            live = self._managed_keys(new, live) or None
+        return super().plan_towards(recorded, live, new)
 
     def plan_create(self, props):
         return plan.create_table(props)
@@ -85,9 +93,25 @@ class IndexProvider(CatalogObjectProvider):
     def plan_delete(self, props):
         return plan.drop_index(props, self._safety.concurrent_indexes)
 
+    def plan_towards(self, recorded, live, new):
+        if live is None:
+            return self.plan_create(new)
+        if recorded is None:
+            raise AlreadyExists(self.kind, self.object_id(new), new.get("source", "unknown source"))
+        built = live["definition"][0]
+        applied = recorded.get(APPLIED, {}).get("definition")
+        same = self.comparable(recorded) == self.comparable(new)
+        # As last applied; or the build this tool started (applied unknown) finished.
+        if same and not built.endswith(catalog.INVALID_INDEX) and applied in (built, None):
+            return []
+        # An interrupted concurrent build left an INVALID index, or the index is not what was
+        # last applied: build it again.
+        return plan.drop_index(new, self._safety.concurrent_indexes) + self.plan_create(new)
+
     def after_failed_step(self, cur, props):
         # A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind.
-        cur.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(props["schema"], props["name"])))
+        for step in plan.drop_index(props, concurrently=False):
+            cur.execute(step.statement)
 
 
 class PartitionProvider(CatalogObjectProvider):
@@ -99,11 +123,9 @@ class PartitionProvider(CatalogObjectProvider):
     replace_on = ("schema", "name", "table", "from", "to", "bound")
     introspect = staticmethod(catalog.partition)
 
-    def _session(self, cur, props):
-        super()._session(cur, props)
-        # Bounds of a timestamptz key are read back in the session time zone: fix it, so the
-        # fingerprint does not depend on the server's or the client's TimeZone.
-        cur.execute("SELECT set_config('TimeZone', 'UTC', false)")
+    # Bounds of a timestamptz key are read back in the session time zone: fix it, so the
+    # fingerprint does not depend on the server's or the client's TimeZone.
+    session_settings = {"TimeZone": "UTC"}
 
     def plan_create(self, props):
         return plan.create_partition(props)

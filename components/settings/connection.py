@@ -51,7 +51,8 @@ class Safety(Settings):
     """`pgstack:safety`: what a change may do to this stack's data, and how long it may wait."""
 
     allow_data_loss: Flag = False
-    lock_timeout: Duration = 5_000
+    lock_timeout: Duration = 5_000  # each try of a step waits this long for its locks
+    lock_budget: Duration = 60_000  # tries are repeated, with backoff, for this long in all
     statement_timeout: Duration = 300_000
     concurrent_indexes: Flag = False
 

@@ -95,7 +95,9 @@ class StackGrants(pulumi.ComponentResource):
         self._chains = AclChains()
         modules = {m.name: m.module for m in args.stack.modules}
         per_schema: dict[tuple[str, str], _SchemaRights] = {}
-        schema_waits: dict[str, list[pulumi.Resource]] = {}
+        # Grants wait for every module: a later module's CREATE TABLE with a foreign key rewrites
+        # the referenced table's catalog row, which a GRANT on that table must not race.
+        everything: list[pulumi.Resource] = list(args.components.values())
 
         for grant in args.grants:
             module, component = modules[grant.module], args.components[grant.module]
@@ -105,7 +107,6 @@ class StackGrants(pulumi.ComponentResource):
             rights.tables |= set(grant.tables)
             rights.sequences |= set(grant.sequences)
             rights.functions |= set(grant.functions)
-            schema_waits.setdefault(module.schema, []).append(component)
 
             # The module's own tables and views (not a table it only adds columns to).
             if grant.tables:
@@ -113,17 +114,18 @@ class StackGrants(pulumi.ComponentResource):
                 relations |= {name: v.name for name, v in component.views.items()}
                 for name, output in sorted(relations.items()):
                     self._grant(f"{grant.module}: {grant.role} on {module.schema}.{name}", role, module.schema,
-                                "table", _upper(grant.tables), acl=("relation", module.schema, name), objects=[output])
+                                "table", _upper(grant.tables), acl=("relation", module.schema, name), objects=[output],
+                                depends_on=everything)
             if grant.functions:
                 for key, function in sorted(component.functions.items()):
                     name = key.rpartition(".")[2]
                     self._grant(f"{grant.module}: {grant.role} on function {key}", role, module.schema, "function",
                                 _upper(grant.functions), acl=("function", module.schema, name),
-                                objects=[function.name])
+                                objects=[function.name], depends_on=everything)
 
         for (schema, role_name), rights in sorted(per_schema.items()):
             role = args.role_names[role_name]
-            waits = schema_waits[schema]
+            waits = everything
             if rights.schema:
                 self._grant(f"{schema}: {role_name} on schema", role, schema, "schema", _upper(rights.schema),
                             acl=("schema", schema), depends_on=waits)

@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+from pathlib import Path
 
 import grpc
 from google.protobuf import struct_pb2
@@ -46,14 +48,18 @@ def _from_struct(struct) -> dict:
 class ProviderProcess:
     def __init__(self, config: dict[str, str]):
         self.workdir = tempfile.mkdtemp(prefix="dynamic-provider-")
+        self.log = Path(self.workdir) / "provider.log"
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env["PULUMI_PROJECT"] = "pgstack"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pulumi.dynamic"], cwd=self.workdir, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=open(self.log, "w"), text=True)
         port = self.process.stdout.readline().strip()
         if not port.isdigit():
-            raise RuntimeError(f"dynamic provider did not start: {self.process.stderr.read()}")
+            self.process.wait()
+            raise RuntimeError(f"dynamic provider did not start: {self.log.read_text()}")
+        # Whatever it prints later must not fill a pipe nobody reads: that blocks the process.
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
         self.stub.Configure(proto.ConfigureRequest(args=_to_struct(config), acceptSecrets=False))
