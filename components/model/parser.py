@@ -8,7 +8,8 @@ before any resource is declared.
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
-from pglast import ast, parse_sql, parser as pg_parser
+from pglast import ast, parse_sql
+from pglast import parser as pg_parser
 from pglast.enums import AlterTableType, ConstrType, ObjectType, RoleSpecType, SortByDir, SortByNulls
 from pglast.stream import RawStream
 
@@ -16,8 +17,20 @@ from .declared import DeclaredTables
 from .errors import SourceText, SqlModelError
 from .names import constraint_name
 from .objects import (
-    Column, Constraint, Extension, Function, Index, IndexElement, Module, Ownership, Policy, Reference,
-    Schema, Table, Trigger, View,
+    Column,
+    Constraint,
+    Extension,
+    Function,
+    Index,
+    IndexElement,
+    Module,
+    Ownership,
+    Policy,
+    Reference,
+    Schema,
+    Table,
+    Trigger,
+    View,
 )
 from .types import canonical_type
 

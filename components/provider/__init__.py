@@ -1,7 +1,13 @@
 """The Pulumi dynamic provider: executes plans with psycopg 3 and reads the catalog back."""
 
 from .kinds import (
-    FunctionProvider, IndexProvider, PartitionProvider, PolicyProvider, TableProvider, TriggerProvider, ViewProvider,
+    FunctionProvider,
+    IndexProvider,
+    PartitionProvider,
+    PolicyProvider,
+    TableProvider,
+    TriggerProvider,
+    ViewProvider,
 )
 from .sample_data import SampleDataProvider
 

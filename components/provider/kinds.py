@@ -1,12 +1,11 @@
 """One provider class per object kind: how each is named, planned, replaced and read back."""
 
 from psycopg import sql
+from pulumi.runtime.rpc import contains_unknowns
 
 from ..model import plan
 from ..model.objects import extends_only
 from . import catalog
-from pulumi.runtime.rpc import contains_unknowns
-
 from .base import APPLIED, CatalogObjectProvider, definition
 
 

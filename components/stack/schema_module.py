@@ -11,7 +11,7 @@ owns or administers that table.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pulumi
 import pulumi_postgresql as postgresql
@@ -135,7 +135,7 @@ class SchemaModule(pulumi.ComponentResource):
         """Monthly partitions from stack config (modules[i].partitions), each waiting for its
         table's name output. The months run from the fixed `start` to today + `ahead`, so a
         later run only ever adds partitions (see model/partitions.py)."""
-        today = self._args.today or datetime.now(timezone.utc).date()
+        today = self._args.today or datetime.now(UTC).date()
         partitions: list[pulumi.Resource] = []
         for spec in self._args.loaded.config.partitions:
             for partition in monthly_partitions(self._module.table(spec.table), spec.start, spec.ahead, today,
