@@ -221,6 +221,10 @@ class Module:
     def table(self, name: str) -> Table | None:
         return self._by_name.get(name)
 
+    def declared_table(self, name: str) -> Table:
+        """A table the caller knows the module declares (checked earlier); KeyError otherwise."""
+        return self._by_name[name]
+
     def tables_in_dependency_order(self) -> list[Table]:
         """The module's tables, each after the tables of the module its foreign keys reference
         (the parser has rejected cycles), otherwise in file order."""

@@ -5,8 +5,10 @@ file that parses here parses in the server. Every problem is reported with its f
 before any resource is declared.
 """
 
+from collections.abc import Callable
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
+from typing import Any
 
 from pglast import ast, parse_sql
 from pglast import parser as pg_parser
@@ -16,6 +18,7 @@ from pglast.stream import RawStream
 from .declared import DeclaredTables
 from .errors import SourceText, SqlModelError
 from .names import constraint_name
+from .nodes import filled, strings
 from .objects import (
     Column,
     Constraint,
@@ -54,8 +57,11 @@ def parse_statements(src: SourceText) -> list[tuple[int, ast.Node]]:
         offset = exc.args[1] if len(exc.args) > 1 else 0
         raise src.error(offset, f"syntax error: {exc.args[0]}") from None
     tokens = [t for t in pg_parser.scan(src.text) if t.name not in ("SQL_COMMENT", "C_COMMENT")]
-    return [(next((t.start for t in tokens if t.start >= raw.stmt_location), raw.stmt_location), raw.stmt)
-            for raw in statements]
+    result = []
+    for raw in statements:
+        location = filled(raw.stmt_location)
+        result.append((next((t.start for t in tokens if t.start >= location), location), filled(raw.stmt)))
+    return result
 
 
 def walk(node, skip_sublinks=False):
@@ -69,16 +75,22 @@ def walk(node, skip_sublinks=False):
     yield node
     if skip_sublinks and isinstance(node, ast.SubLink):
         return
-    for attr in type(node).__slots__:
+    for attr in node:  # a Node iterates over its field names
         yield from walk(getattr(node, attr, None), skip_sublinks)
 
 
 def _check_name_columns(expr) -> list[str]:
     """The column an unnamed CHECK is named after. Like AddRelationNewConstraints(), wherever
     the CHECK is written: tab_col_check when the expression uses exactly one column, else tab_check."""
-    used = {node.fields[-1].sval for node in walk(expr, skip_sublinks=True)
-            if isinstance(node, ast.ColumnRef) and isinstance(node.fields[-1], ast.String)}
+    used = {name for node in walk(expr, skip_sublinks=True)
+            if isinstance(node, ast.ColumnRef) and (name := _column_name(node))}
     return list(used) if len(used) == 1 else []
+
+
+def _column_name(ref: ast.ColumnRef) -> str | None:
+    """The column a reference names (its last field); None for `*`."""
+    last = filled(ref.fields)[-1]
+    return last.sval if isinstance(last, ast.String) else None
 
 
 def _module_files(folder: Path, shown) -> list[Path]:
@@ -92,7 +104,8 @@ def _module_files(folder: Path, shown) -> list[Path]:
     seen: dict[int, Path] = {}
     for path in files:
         if number(path) in seen:
-            raise SqlModelError(shown(path), 1, f"file number {number(path)} is also used by {seen[number(path)].name}")
+            raise SqlModelError(shown(path), 1,
+                                f"file number {number(path)} is also used by {seen[number(path)].name}")
         seen[number(path)] = path
     return files
 
@@ -100,7 +113,8 @@ def _module_files(folder: Path, shown) -> list[Path]:
 class ModuleParser:
     """Turns one module folder into a Module, checking every reference it makes."""
 
-    def __init__(self, name: str, schema: str, known: DeclaredTables, roles: set[str], display_root: Path | None = None):
+    def __init__(self, name: str, schema: str, known: DeclaredTables, roles: set[str] | frozenset[str],
+                 display_root: Path | None = None):
         self.module = Module(name=name, schema=schema)
         self.known = known
         self.roles = BUILTIN_ROLES | set(roles)
@@ -134,16 +148,19 @@ class ModuleParser:
 
     def parse_text(self, display_name: str, text: str) -> None:
         self.src = SourceText(display_name, text)
-        for self.offset, stmt in parse_statements(self.src):
+        for offset, stmt in parse_statements(self.src):
+            self.offset = offset
             self._statement(stmt)
 
     # --- helpers -----------------------------------------------------------------------------
 
     def error(self, message: str, node=None) -> SqlModelError:
         location = getattr(node, "location", None)
+        assert self.src is not None, "parse_text() sets the source first"
         return self.src.error(location if isinstance(location, int) and location >= 0 else self.offset, message)
 
     def here(self) -> str:
+        assert self.src is not None, "parse_text() sets the source first"
         return self.src.where(self.offset)
 
     def _schema_of(self, range_var: ast.RangeVar) -> str:
@@ -158,7 +175,7 @@ class ModuleParser:
                 f"so leave the name unqualified",
                 range_var,
             )
-        return range_var.relname
+        return filled(range_var.relname)
 
     def _table_columns(self, schema: str, name: str, node) -> set[str] | None:
         """Columns of a table the statement refers to; error if the table is unknown."""
@@ -182,22 +199,23 @@ class ModuleParser:
             return
         for node in walk(expr, skip_sublinks=True):
             if isinstance(node, ast.ColumnRef):
-                fields = [f.sval for f in node.fields if isinstance(f, ast.String)]
+                fields = [f.sval for f in filled(node.fields) if isinstance(f, ast.String)]
                 if len(fields) == 1 and fields[0] not in columns:
                     raise self.error(f"column {fields[0]} does not exist in table {table}", node)
 
-    def _owned_table(self, range_var: ast.RangeVar, action: str) -> Table:
-        schema = self._schema_of(range_var)
-        table = self.module.table(range_var.relname) if schema == self.module.schema else None
+    def _owned_table(self, range_var: ast.RangeVar | None, action: str) -> Table:
+        range_var = filled(range_var)
+        schema, name = self._schema_of(range_var), filled(range_var.relname)
+        table = self.module.table(name) if schema == self.module.schema else None
         if table is None:
-            self._table_columns(schema, range_var.relname, range_var)  # unknown table -> error
+            self._table_columns(schema, name, range_var)  # unknown table -> error
             raise self.error(
-                f"cannot {action} table {schema}.{range_var.relname}: module '{self.module.name}' "
+                f"cannot {action} table {schema}.{name}: module '{self.module.name}' "
                 f"does not create it", range_var,
             )
         return table
 
-    def _whole_table(self, range_var: ast.RangeVar, action: str) -> Table:
+    def _whole_table(self, range_var: ast.RangeVar | None, action: str) -> Table:
         """A table the module creates, for settings of the whole table (RLS, its comment): on a
         table it only adds columns to, they would be dropped from the inputs without a word."""
         table = self._owned_table(range_var, action)
@@ -210,7 +228,8 @@ class ModuleParser:
 
     def _claim_relation_name(self, name: str, node) -> None:
         if name in self._relations:
-            raise self.error(f"{self.module.schema}.{name} is declared twice (tables, indexes and views share one namespace)", node)
+            raise self.error(f"{self.module.schema}.{name} is declared twice "
+                             f"(tables, indexes and views share one namespace)", node)
         self._relations.add(name)
 
     def _claim(self, name: tuple[str, ...]) -> bool:
@@ -223,7 +242,7 @@ class ModuleParser:
     # --- statements --------------------------------------------------------------------------
 
     def _statement(self, stmt) -> None:
-        handler = {
+        handlers: dict[type, Callable[[Any], None]] = {
             ast.CreateSchemaStmt: self._create_schema,
             ast.CreateExtensionStmt: self._create_extension,
             ast.CreateStmt: self._create_table,
@@ -234,7 +253,8 @@ class ModuleParser:
             ast.CreateFunctionStmt: self._create_function,
             ast.CreateTrigStmt: self._create_trigger,
             ast.ViewStmt: self._create_view,
-        }.get(type(stmt))
+        }
+        handler = handlers.get(type(stmt))
         if handler is None:
             kind = type(stmt).__name__.removesuffix("Stmt")
             raise self.error(
@@ -254,7 +274,7 @@ class ModuleParser:
             raise self.error("CREATE SCHEMA with elements or AUTHORIZATION is not supported")
         if any(s.name == stmt.schemaname for s in self.module.schemas):
             raise self.error(f"schema {stmt.schemaname} is declared twice")
-        self.module.schemas.append(Schema(name=stmt.schemaname, source=self.here()))
+        self.module.schemas.append(Schema(name=filled(stmt.schemaname), source=self.here()))
 
     def _create_extension(self, stmt: ast.CreateExtensionStmt) -> None:
         self._reject_if_not_exists(stmt)
@@ -266,7 +286,7 @@ class ModuleParser:
                 raise self.error(f"CREATE EXTENSION option {option.defname} is not supported", option)
         if any(e.name == stmt.extname for e in self.module.extensions):
             raise self.error(f"extension {stmt.extname} is declared twice")
-        self.module.extensions.append(Extension(name=stmt.extname, schema=schema, source=self.here()))
+        self.module.extensions.append(Extension(name=filled(stmt.extname), schema=schema, source=self.here()))
 
     # tables
 
@@ -276,10 +296,11 @@ class ModuleParser:
             raise self.error(
                 "inheritance, PARTITION OF and typed tables are not supported: declare a partitioned "
                 "table with PARTITION BY; its partitions come from stack config (modules[i].partitions)")
-        if stmt.relation.relpersistence != "p":
+        relation = filled(stmt.relation)
+        if relation.relpersistence != "p":
             raise self.error("only permanent tables are supported (no TEMP or UNLOGGED)")
-        name = self._own_name(stmt.relation, "table")
-        self._claim_relation_name(name, stmt.relation)
+        name = self._own_name(relation, "table")
+        self._claim_relation_name(name, relation)
         table = Table(schema=self.module.schema, name=name, source=self.here())
         self.module.add_table(table)
         for element in stmt.tableElts or ():
@@ -296,7 +317,7 @@ class ModuleParser:
     def _partition_by(self, table: Table, spec: ast.PartitionSpec) -> None:
         """PARTITION BY: kept as pg_get_partkeydef() spells it, so the catalog reads it back equal."""
         columns = {c.name for c in table.columns}
-        for elem in spec.partParams:
+        for elem in filled(spec.partParams):
             if elem.collation or elem.opclass:
                 raise self.error("COLLATE and operator classes in PARTITION BY are not supported", spec)
             if elem.name:
@@ -321,15 +342,16 @@ class ModuleParser:
         self._pending_checks.clear()
 
     def _add_column(self, table: Table, col: ast.ColumnDef) -> None:
-        if table.column(col.colname):
-            raise self.error(f"column {col.colname} is declared twice in table {table.name}", col)
+        name = filled(col.colname)
+        if table.column(name):
+            raise self.error(f"column {name} is declared twice in table {table.name}", col)
         if col.collClause:
             raise self.error("COLLATE on a column is not supported", col)
         try:
-            type_text = canonical_type(col.typeName)
+            type_text = canonical_type(filled(col.typeName))
         except ValueError as exc:
-            raise self.error(f"column {col.colname}: {exc}", col) from None
-        column = Column(name=col.colname, type=type_text)
+            raise self.error(f"column {name}: {exc}", col) from None
+        column = Column(name=name, type=type_text)
         if col.identity in ("a", "d"):
             column.identity = "always" if col.identity == "a" else "by default"
         table.columns.append(column)
@@ -351,29 +373,14 @@ class ModuleParser:
     def _add_constraint(self, table: Table, con: ast.Constraint, column: str | None) -> None:
         if con.deferrable or con.initdeferred or con.skip_validation or con.is_no_inherit:
             raise self.error("DEFERRABLE, NOT VALID and NO INHERIT constraints are not supported", con)
-        names = [c.name for c in table.constraints]
-        if con.contype == ConstrType.CONSTR_PRIMARY:
-            cols = [column] if column else [k.sval for k in con.keys]
-            kind, label = "primary_key", "pkey"
-        elif con.contype == ConstrType.CONSTR_UNIQUE:
-            if con.nulls_not_distinct:
-                raise self.error("UNIQUE NULLS NOT DISTINCT is not supported", con)
-            cols = [column] if column else [k.sval for k in con.keys]
-            kind, label = "unique", "key"
-        elif con.contype == ConstrType.CONSTR_CHECK:
-            cols = [column] if column else []
-            kind, label = "check", "check"
-        elif con.contype == ConstrType.CONSTR_FOREIGN:
-            cols = [column] if column else [k.sval for k in con.fk_attrs]
-            kind, label = "foreign_key", "fkey"
-        else:
-            raise self.error(f"constraint type {con.contype.name.removeprefix('CONSTR_')} is not supported", con)
+        kind, label, cols = self._constraint_kind(con, column)
         known_columns = {c.name for c in table.columns}
         for col in cols:
             if col not in known_columns and table.owned:
                 raise self.error(f"column {col} does not exist in table {table.name}", con)
         if kind == "primary_key" and any(c.kind == "primary_key" for c in table.constraints):
             raise self.error(f"table {table.name} has two primary keys", con)
+        names = [c.name for c in table.constraints]
         name_cols = _check_name_columns(con.raw_expr) if kind == "check" else cols
         name = con.conname or constraint_name(table.name, name_cols, label, names)
         if name in names:
@@ -384,22 +391,38 @@ class ModuleParser:
             self._pending_checks.append(con.raw_expr)
         if kind == "foreign_key":
             constraint.references = self._reference(con, table, cols)
-            constraint.on_delete = FK_ACTIONS[con.fk_del_action]
-            constraint.on_update = FK_ACTIONS[con.fk_upd_action]
+            constraint.on_delete = FK_ACTIONS[filled(con.fk_del_action)]
+            constraint.on_update = FK_ACTIONS[filled(con.fk_upd_action)]
         if kind == "primary_key":
             for col in cols:
-                if table.column(col):
-                    table.column(col).not_null = True
+                if (key_column := table.column(col)) is not None:
+                    key_column.not_null = True
         table.constraints.append(constraint)
 
+    def _constraint_kind(self, con: ast.Constraint, column: str | None) -> tuple[str, str, list[str]]:
+        """The constraint's kind, the suffix of its default name, and its columns (`column` for a
+        constraint written on a column)."""
+        if con.contype == ConstrType.CONSTR_PRIMARY:
+            return "primary_key", "pkey", [column] if column else strings(con.keys)
+        if con.contype == ConstrType.CONSTR_UNIQUE:
+            if con.nulls_not_distinct:
+                raise self.error("UNIQUE NULLS NOT DISTINCT is not supported", con)
+            return "unique", "key", [column] if column else strings(con.keys)
+        if con.contype == ConstrType.CONSTR_CHECK:
+            return "check", "check", [column] if column else []
+        if con.contype == ConstrType.CONSTR_FOREIGN:
+            return "foreign_key", "fkey", [column] if column else strings(con.fk_attrs)
+        raise self.error(f"constraint type {filled(con.contype).name.removeprefix('CONSTR_')} is not supported", con)
+
     def _reference(self, con: ast.Constraint, table: Table, cols: list[str]) -> Reference:
-        schema = self._schema_of(con.pktable)
-        target = con.pktable.relname
+        pktable = filled(con.pktable)
+        schema, target = self._schema_of(pktable), filled(pktable.relname)
+        target_columns: set[str] | None
         if schema == table.schema and target == table.name:
             target_columns = {c.name for c in table.columns}  # self-reference
             pk = next((c.columns for c in table.constraints if c.kind == "primary_key"), None)
         else:
-            target_columns = self._table_columns(schema, target, con.pktable)
+            target_columns = self._table_columns(schema, target, pktable)
             own = self.module.table(target) if schema == self.module.schema else None
             pk = next((c.columns for c in own.constraints if c.kind == "primary_key"), None) if own else \
                 self.known.primary_keys.get((schema, target))
@@ -411,7 +434,7 @@ class ModuleParser:
         if target_columns is not None:
             for col in ref_cols:
                 if col not in target_columns:
-                    raise self.error(f"column {col} does not exist in table {schema}.{target}", con.pktable)
+                    raise self.error(f"column {col} does not exist in table {schema}.{target}", pktable)
         return Reference(schema=schema, table=target, columns=ref_cols)
 
     def _check_foreign_keys(self) -> None:
@@ -430,22 +453,23 @@ class ModuleParser:
             order = [t.name for t in self.module.tables]
             first = min(range(len(nodes)), key=lambda i: order.index(nodes[i]))  # start at the earliest table
             cycle = nodes[first:] + nodes[:first] + [nodes[first]]
-            file, line = self.module.table(cycle[0]).source.rsplit(":", 1)
+            file, line = self.module.declared_table(cycle[0]).source.rsplit(":", 1)
             raise SqlModelError(file, int(line), "foreign keys form a cycle: " + " -> ".join(cycle)) from None
 
     def _alter_table(self, stmt: ast.AlterTableStmt) -> None:
         if stmt.objtype != ObjectType.OBJECT_TABLE or stmt.missing_ok:
             raise self.error("only ALTER TABLE (without IF EXISTS) is supported")
-        schema = self._schema_of(stmt.relation)
-        name = stmt.relation.relname
+        relation = filled(stmt.relation)
+        schema, name = self._schema_of(relation), filled(relation.relname)
         table = self.module.table(name) if schema == self.module.schema else None
-        for cmd in stmt.cmds:
+        for cmd in filled(stmt.cmds):
             if cmd.subtype == AlterTableType.AT_AddColumn:
                 if table is None:
                     # The table exists outside the module: manage only the added columns.
-                    self._table_columns(schema, name, stmt.relation)
+                    self._table_columns(schema, name, relation)
                     if schema != self.module.schema:
-                        raise self.error(f"table {schema}.{name}: extend tables of the module's schema '{self.module.schema}' only", stmt.relation)
+                        raise self.error(f"table {schema}.{name}: extend tables of the module's schema "
+                                         f"'{self.module.schema}' only", relation)
                     table = Table(schema=schema, name=name, source=self.here(), managed=Ownership.EXTENDED)
                     self.module.add_table(table)
                 if cmd.missing_ok:
@@ -453,13 +477,13 @@ class ModuleParser:
                 self._add_column(table, cmd.def_)
                 self._validate_pending_checks(table)
             elif cmd.subtype == AlterTableType.AT_AddConstraint:
-                table = self._owned_table(stmt.relation, "add a constraint to")
+                table = self._owned_table(relation, "add a constraint to")
                 self._add_constraint(table, cmd.def_, column=None)
                 self._validate_pending_checks(table)
             elif cmd.subtype == AlterTableType.AT_EnableRowSecurity:
-                self._whole_table(stmt.relation, "enable row level security on").rls_enabled = True
+                self._whole_table(relation, "enable row level security on").rls_enabled = True
             elif cmd.subtype == AlterTableType.AT_ForceRowSecurity:
-                self._whole_table(stmt.relation, "force row level security on").rls_forced = True
+                self._whole_table(relation, "force row level security on").rls_forced = True
             else:
                 raise self.error(
                     f"ALTER TABLE {cmd.subtype.name.removeprefix('AT_')} is not supported: edit the "
@@ -474,35 +498,14 @@ class ModuleParser:
             raise self.error("give the index a name: resources are tracked by name")
         if stmt.concurrent:
             raise self.error("CONCURRENTLY is chosen by the stack's safety settings, not in the file")
-        schema = self._schema_of(stmt.relation)
-        table = stmt.relation.relname
-        columns = self._table_columns(schema, table, stmt.relation)
+        relation = filled(stmt.relation)
+        schema, table = self._schema_of(relation), filled(relation.relname)
+        columns = self._table_columns(schema, table, relation)
         if schema != self.module.schema:
-            raise self.error(f"index on {schema}.{table}: indexes of module '{self.module.name}' must be on tables in schema '{self.module.schema}'", stmt.relation)
+            raise self.error(f"index on {schema}.{table}: indexes of module '{self.module.name}' must be on "
+                             f"tables in schema '{self.module.schema}'", relation)
         self._claim_relation_name(stmt.idxname, stmt)
-        elements = []
-        for param in stmt.indexParams:
-            element = IndexElement()
-            if param.name:
-                if columns is not None and param.name not in columns:
-                    raise self.error(f"column {param.name} does not exist in table {table}", stmt)
-                element.column = param.name
-            else:
-                self._check_columns(param.expr, columns, table)
-                element.expression = deparse(param.expr)
-            if param.opclass:
-                element.opclass = ".".join(n.sval for n in param.opclass)
-            if param.opclassopts or param.collation:
-                raise self.error("operator class options and COLLATE in indexes are not supported", stmt)
-            if param.ordering == SortByDir.SORTBY_DESC:
-                element.order = "DESC"
-            elif param.ordering == SortByDir.SORTBY_ASC:
-                element.order = "ASC"
-            if param.nulls_ordering == SortByNulls.SORTBY_NULLS_FIRST:
-                element.nulls = "FIRST"
-            elif param.nulls_ordering == SortByNulls.SORTBY_NULLS_LAST:
-                element.nulls = "LAST"
-            elements.append(element)
+        elements = [self._index_element(param, columns, table, stmt) for param in filled(stmt.indexParams)]
         include = [p.name for p in stmt.indexIncludingParams or ()]
         for col in include:
             if columns is not None and col not in columns:
@@ -513,7 +516,8 @@ class ModuleParser:
             params.append(f"{option.defname}={deparse(option.arg)}")
         own = self.module.table(table)
         partitioned = bool(own and own.partition_by)
-        if partitioned and stmt.unique and not set(own.partition_key) <= {e.column for e in elements}:
+        indexed = {e.column for e in elements}
+        if own is not None and partitioned and stmt.unique and not set(own.partition_key) <= indexed:
             raise self.error(f"unique index {stmt.idxname} on partitioned table {table} must include the "
                              f"partition key ({', '.join(own.partition_key) or 'an expression'})", stmt)
         self.module.indexes.append(Index(
@@ -523,12 +527,38 @@ class ModuleParser:
             partitioned=partitioned or None,
         ))
 
+    def _index_element(self, param: ast.IndexElem, columns: set[str] | None, table: str,
+                       stmt: ast.IndexStmt) -> IndexElement:
+        """One column or expression of an index, with its operator class and ordering."""
+        element = IndexElement()
+        if param.name:
+            if columns is not None and param.name not in columns:
+                raise self.error(f"column {param.name} does not exist in table {table}", stmt)
+            element.column = param.name
+        else:
+            self._check_columns(param.expr, columns, table)
+            element.expression = deparse(param.expr)
+        if param.opclass:
+            element.opclass = ".".join(strings(param.opclass))
+        if param.opclassopts or param.collation:
+            raise self.error("operator class options and COLLATE in indexes are not supported", stmt)
+        if param.ordering == SortByDir.SORTBY_DESC:
+            element.order = "DESC"
+        elif param.ordering == SortByDir.SORTBY_ASC:
+            element.order = "ASC"
+        if param.nulls_ordering == SortByNulls.SORTBY_NULLS_FIRST:
+            element.nulls = "FIRST"
+        elif param.nulls_ordering == SortByNulls.SORTBY_NULLS_LAST:
+            element.nulls = "LAST"
+        return element
+
     # policies
 
     def _create_policy(self, stmt: ast.CreatePolicyStmt) -> None:
         table = self._owned_table(stmt.table, "create a policy on")
-        if not self._claim(("policy", table.name, stmt.policy_name)):
-            raise self.error(f"policy {stmt.policy_name} is declared twice on table {table.name}")
+        name = filled(stmt.policy_name)
+        if not self._claim(("policy", table.name, name)):
+            raise self.error(f"policy {name} is declared twice on table {table.name}")
         roles = []
         for spec in stmt.roles or ():
             if spec.roletype == RoleSpecType.ROLESPEC_PUBLIC:
@@ -544,8 +574,8 @@ class ModuleParser:
         self._check_columns(stmt.qual, columns, table.name)
         self._check_columns(stmt.with_check, columns, table.name)
         self.module.policies.append(Policy(
-            schema=table.schema, table=table.name, name=stmt.policy_name, source=self.here(),
-            command=stmt.cmd_name, permissive=bool(stmt.permissive), roles=roles or ["public"],
+            schema=table.schema, table=table.name, name=name, source=self.here(),
+            command=filled(stmt.cmd_name), permissive=bool(stmt.permissive), roles=roles or ["public"],
             using=deparse(stmt.qual) if stmt.qual else None,
             with_check=deparse(stmt.with_check) if stmt.with_check else None,
         ))
@@ -553,17 +583,18 @@ class ModuleParser:
     # comments
 
     def _comment(self, stmt: ast.CommentStmt) -> None:
-        names = [n.sval for n in stmt.object] if isinstance(stmt.object, (list, tuple)) else []
+        names: list[str] = strings(stmt.object) if isinstance(stmt.object, (list, tuple)) else []
         if stmt.objtype == ObjectType.OBJECT_TABLE and names:
             relation = ast.RangeVar(relname=names[-1], schemaname=names[-2] if len(names) > 1 else None)
             self._whole_table(relation, "comment on").comment = stmt.comment
         elif stmt.objtype == ObjectType.OBJECT_COLUMN and len(names) >= 2:
             relation = ast.RangeVar(relname=names[-2], schemaname=names[-3] if len(names) > 2 else None)
-            schema = self._schema_of(relation)
-            table = self.module.table(relation.relname) if schema == self.module.schema else None
+            schema, name = self._schema_of(relation), names[-2]
+            table = self.module.table(name) if schema == self.module.schema else None
             if table is None:
-                self._table_columns(schema, relation.relname, None)
-                raise self.error(f"cannot comment on {schema}.{relation.relname}.{names[-1]}: module '{self.module.name}' does not create it")
+                self._table_columns(schema, name, None)
+                raise self.error(f"cannot comment on {schema}.{name}.{names[-1]}: "
+                                 f"module '{self.module.name}' does not create it")
             column = table.column(names[-1])
             if column is None:
                 raise self.error(f"column {names[-1]} does not exist in table {table.name}" +
@@ -577,7 +608,7 @@ class ModuleParser:
     def _create_function(self, stmt: ast.CreateFunctionStmt) -> None:
         if stmt.is_procedure:
             raise self.error("procedures are not supported")
-        names = [n.sval for n in stmt.funcname]
+        names = strings(stmt.funcname)
         if len(names) > 1 and names[0] != self.module.schema:
             raise self.error(f"function {'.'.join(names)} is qualified with another schema; leave it unqualified")
         name = names[-1]
@@ -601,31 +632,34 @@ class ModuleParser:
         if stmt.isconstraint:
             raise self.error("constraint triggers are not supported")
         table = self._owned_table(stmt.relation, "create a trigger on")
-        if not self._claim(("trigger", table.name, stmt.trigname)):
-            raise self.error(f"trigger {stmt.trigname} is declared twice on table {table.name}")
-        func = [n.sval for n in stmt.funcname]
+        name = filled(stmt.trigname)
+        if not self._claim(("trigger", table.name, name)):
+            raise self.error(f"trigger {name} is declared twice on table {table.name}")
+        func = strings(stmt.funcname)
         if len(func) == 1:
             if not any(f.name == func[0] for f in self.module.functions):
-                raise self.error(f"trigger function {func[0]} is not declared in this module (declare it before the trigger, or qualify its schema)")
+                raise self.error(f"trigger function {func[0]} is not declared in this module "
+                                 f"(declare it before the trigger, or qualify its schema)")
             func = [self.module.schema, func[0]]
         stmt.funcname = tuple(ast.String(sval=n) for n in func)
-        stmt.relation.schemaname = table.schema
+        filled(stmt.relation).schemaname = table.schema
         stmt.replace = True
         self.module.triggers.append(Trigger(
-            schema=table.schema, table=table.name, name=stmt.trigname, source=self.here(),
+            schema=table.schema, table=table.name, name=name, source=self.here(),
             function=".".join(func), definition=deparse(stmt),
         ))
 
     def _create_view(self, stmt: ast.ViewStmt) -> None:
-        name = self._own_name(stmt.view, "view")
-        self._claim_relation_name(name, stmt.view)
+        view = filled(stmt.view)
+        name = self._own_name(view, "view")
+        self._claim_relation_name(name, view)
         tables = []
         for node in walk(stmt.query):
             # Other unqualified names may be CTEs; a truly missing table fails at apply.
-            if isinstance(node, ast.RangeVar) and not node.schemaname and self.module.table(node.relname):
+            if isinstance(node, ast.RangeVar) and not node.schemaname and self.module.table(filled(node.relname)):
                 node.schemaname = self.module.schema
-                tables.append(node.relname)
-        stmt.view.schemaname = self.module.schema
+                tables.append(filled(node.relname))
+        view.schemaname = self.module.schema
         stmt.replace = True
         self.module.views.append(View(
             schema=self.module.schema, name=name, source=self.here(), definition=deparse(stmt),
@@ -633,6 +667,7 @@ class ModuleParser:
         ))
 
 
-def parse_module(name: str, schema: str, folder: Path, known: DeclaredTables, roles: set[str] = frozenset(),
+def parse_module(name: str, schema: str, folder: Path, known: DeclaredTables,
+                 roles: set[str] | frozenset[str] = frozenset(),
                  display_root: Path | None = None) -> Module:
     return ModuleParser(name, schema, known, roles, display_root).parse_folder(folder)

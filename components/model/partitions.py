@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .names import MAX_IDENTIFIER
-from .objects import Table
+from .objects import Column, Table
 
 # Partition key types monthly ranges can bound, and how a month's first instant is spelled for
 # each. timestamptz bounds carry an explicit UTC offset: months are UTC months whatever the
@@ -57,13 +57,20 @@ def monthly_key_problem(table: Table | None) -> str | None:
     if not table.partition_by.startswith("RANGE ") or len(table.partition_key) != 1:
         return (f"table {table.name} is partitioned by {table.partition_by}; monthly partitions need "
                 f"PARTITION BY RANGE on one column")
-    column = table.column(table.partition_key[0])
+    column = _key_column(table)
     if column.type not in _BOUND_FORMATS:
         return (f"partition key {table.name}.{column.name} is {column.type}; monthly partitions need "
                 f"a date or timestamp column")
     if len(partition_name(table.name, date(2000, 1, 1))) > MAX_IDENTIFIER:
         return f"table name {table.name} is too long for partition names <table>_YYYY_MM"
     return None
+
+
+def _key_column(table: Table) -> Column:
+    """The one column of a range partition key (the parser checked it is the table's)."""
+    column = table.column(table.partition_key[0])
+    assert column is not None, "the parser checks partition key columns"
+    return column
 
 
 def partition_name(table: str, month: date) -> str:
@@ -89,7 +96,7 @@ def monthly_partitions(table: Table, start: date, ahead: int, today: date, sourc
     problem = monthly_key_problem(table)
     if problem:
         raise ValueError(problem)
-    bound = _BOUND_FORMATS[table.column(table.partition_key[0]).type]
+    bound = _BOUND_FORMATS[_key_column(table).type]
     return [Partition(schema=table.schema, table=table.name, name=partition_name(table.name, month),
                       source=source, lower=bound.format(month), upper=bound.format(_next_month(month)))
             for month in months(start, today, ahead)]

@@ -6,6 +6,7 @@ Plans compare inputs (dicts), the form stored in Pulumi state.
 """
 
 from dataclasses import dataclass, field
+from typing import LiteralString
 
 from psycopg import sql
 
@@ -92,31 +93,32 @@ def _drop_constraint(table: dict, name: str) -> Step:
 def _alter_column(table: dict, old: dict, new: dict) -> list[Step]:
     name, col = f"{table['name']}.{new['name']}", sql.Identifier(new["name"])
     steps = []
+
+    def alter(description: str, clause: LiteralString, *args: sql.Composable, hazards: list[str] | None = None) -> None:
+        statement = render.alter_table(table, sql.SQL("ALTER COLUMN {} " + clause).format(col, *args))
+        steps.append(Step(description, statement, hazards or []))
+
     if old.get("identity") != new.get("identity"):
         if old.get("identity"):
-            steps.append(Step(f"drop identity of {name}", render.alter_table(table, sql.SQL("ALTER COLUMN {} DROP IDENTITY").format(col))))
+            alter(f"drop identity of {name}", "DROP IDENTITY")
         if new.get("identity"):
-            steps.append(Step(f"make {name} an identity column", render.alter_table(
-                table, sql.SQL("ALTER COLUMN {} ADD GENERATED {} AS IDENTITY").format(col, sql.SQL(new["identity"].upper())))))
+            alter(f"make {name} an identity column", "ADD GENERATED {} AS IDENTITY", sql.SQL(new["identity"].upper()))
     if old.get("type") != new.get("type"):
         hazards = [TABLE_REWRITE]
         if not is_widening(old.get("type", ""), new["type"]):
             hazards.append(DATA_LOSS)
-        steps.append(Step(f"change type of {name} from {old.get('type')} to {new['type']}", render.alter_table(
-            table, sql.SQL("ALTER COLUMN {} TYPE {} USING {}::{}").format(col, sql.SQL(new["type"]), col, sql.SQL(new["type"]))),
-            hazards))
+        alter(f"change type of {name} from {old.get('type')} to {new['type']}", "TYPE {} USING {}::{}",
+              sql.SQL(new["type"]), col, sql.SQL(new["type"]), hazards=hazards)
     if old.get("default") != new.get("default"):
         if new.get("default") is None:
-            steps.append(Step(f"drop default of {name}", render.alter_table(table, sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(col))))
+            alter(f"drop default of {name}", "DROP DEFAULT")
         else:
-            steps.append(Step(f"set default of {name} to {new['default']}", render.alter_table(
-                table, sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(col, sql.SQL(new["default"])))))
+            alter(f"set default of {name} to {new['default']}", "SET DEFAULT {}", sql.SQL(new["default"]))
     if bool(old.get("not_null")) != bool(new.get("not_null")):
         if new.get("not_null"):
-            steps.append(Step(f"make {name} NOT NULL (fails if it holds NULLs)", render.alter_table(
-                table, sql.SQL("ALTER COLUMN {} SET NOT NULL").format(col)), [FULL_SCAN]))
+            alter(f"make {name} NOT NULL (fails if it holds NULLs)", "SET NOT NULL", hazards=[FULL_SCAN])
         else:
-            steps.append(Step(f"allow NULL in {name}", render.alter_table(table, sql.SQL("ALTER COLUMN {} DROP NOT NULL").format(col))))
+            alter(f"allow NULL in {name}", "DROP NOT NULL")
     return steps
 
 
@@ -164,7 +166,8 @@ def alter_table(old: dict, new: dict) -> list[Step]:
     for name, column in new_cols.items():
         before = old_cols.get(name, {}).get("comment")
         if before != column.get("comment") and (name in old_cols or column.get("comment") is not None):
-            steps.append(Step(f"comment on column {new['name']}.{name}", render.comment_on_column(new, name, column.get("comment"))))
+            steps.append(Step(f"comment on column {new['name']}.{name}",
+                              render.comment_on_column(new, name, column.get("comment"))))
     steps += _rls_steps(new, old)
     return steps
 
@@ -247,5 +250,5 @@ def drop_view(view: dict) -> list[Step]:
 # --- ownership ---------------------------------------------------------------------------------
 
 def change_owner(kind: str, obj: dict) -> Step:
-    return Step(f"hand {kind} {obj['schema']}.{obj['name']} over to owner {obj['owner']}", render.alter_owner(kind, obj),
-                as_owner=False)
+    return Step(f"hand {kind} {obj['schema']}.{obj['name']} over to owner {obj['owner']}",
+                render.alter_owner(kind, obj), as_owner=False)

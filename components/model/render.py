@@ -76,6 +76,7 @@ def comment_on_column(table: dict, column: str, comment: str | None) -> sql.Comp
 
 
 def index_element(element: dict) -> sql.Composable:
+    parts: list[sql.Composable]
     if element.get("column"):
         parts = [sql.Identifier(element["column"])]
     else:
@@ -161,7 +162,7 @@ def drop_view(view: dict) -> sql.Composable:
 
 def alter_owner(kind: str, obj: dict) -> sql.Composable:
     """ALTER TABLE|VIEW|FUNCTION ... OWNER TO, for the object described by `obj`."""
-    target = qualified(obj["schema"], obj["name"])
+    target: sql.Composable = qualified(obj["schema"], obj["name"])
     if kind == "function":
         target = sql.SQL("{}({})").format(target, sql.SQL(obj.get("arguments", "")))
     return sql.SQL("ALTER {} {} OWNER TO {}").format(sql.SQL(kind.upper()), target, sql.Identifier(obj["owner"]))

@@ -14,13 +14,15 @@ and holds a date or timestamp, `keep` is a period PostgreSQL reads as an interva
 them is left to a deletion job. Pure: no database. Errors name the file, the line and the key.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from .errors import SqlModelError
-from .objects import Module
+from .objects import Module, Table
 
 RETENTION_FILE = "retention.yaml"
 INDEFINITE = "indefinite"
@@ -61,43 +63,57 @@ def parse_retention(display_name: str, text: str, module: Module) -> list[Retent
         raise error(root, "expected a mapping of table name -> {column, keep}")
     found: list[Retention] = []
     for key_node, value_node in root.value:
-        table_name = key_node.value
-        where = f"{display_name}:{key_node.start_mark.line + 1}"
-        if any(r.table == table_name for r in found):
-            raise error(key_node, f"{table_name}: declared twice")
-        table = module.table(table_name)
-        if table is None or not table.owned:
-            raise error(key_node, f"{table_name}: not a table module '{module.name}' creates")
-        if not isinstance(value_node, yaml.MappingNode):
-            raise error(value_node, f"{table_name}: expected a mapping with keys column and keep")
-        entry = {k.value: (k, v) for k, v in value_node.value}
-        unknown = sorted(set(entry) - {"column", "keep"})
-        if unknown:
-            raise error(entry[unknown[0]][0], f"{table_name}.{unknown[0]}: unknown key (expected column and keep)")
-        if "keep" not in entry:
-            raise error(key_node, f"{table_name}.keep: missing")
-        keep_node = entry["keep"][1]
-        keep_value = keep_node.value if isinstance(keep_node, yaml.ScalarNode) else None
-        if keep_value == INDEFINITE:
-            if "column" in entry:
-                raise error(entry["column"][0], f"{table_name}.column: not used when keep is {INDEFINITE}")
-            found.append(Retention(table=table_name, keep=None, column=None, source=where))
-            continue
-        keep = _keep_interval(keep_value)
-        if keep is None:
-            raise error(keep_node, f"{table_name}.keep: {keep_value!r} is not '<n> days|months|years' "
-                                   f"(n >= 1) nor {INDEFINITE}")
-        if "column" not in entry:
-            raise error(key_node, f"{table_name}.column: missing (the date or timestamp column age is measured on)")
-        column_node = entry["column"][1]
-        column = table.column(column_node.value) if isinstance(column_node, yaml.ScalarNode) else None
-        if column is None:
-            raise error(column_node, f"{table_name}.column: no column {column_node.value!r} in table {table_name}")
-        if not (column.type == "date" or column.type.startswith("timestamp")) or column.type.endswith("[]"):
-            raise error(column_node, f"{table_name}.column: {column.name} is {column.type}, "
-                                     f"not a date or timestamp")
-        found.append(Retention(table=table_name, keep=keep, column=column.name, source=where))
+        if any(r.table == key_node.value for r in found):
+            raise error(key_node, f"{key_node.value}: declared twice")
+        found.append(_retention(error, module, key_node, value_node, f"{display_name}:{key_node.start_mark.line + 1}"))
     return found
+
+
+_Error = Callable[[Any, str], SqlModelError]  # (YAML node or None, message) -> error at its line
+_Entry = dict[str, tuple[yaml.Node, yaml.Node]]  # key -> (key node, value node)
+
+
+def _retention(error: _Error, module: Module, key_node: yaml.Node, value_node: yaml.Node, where: str) -> Retention:
+    """One table's entry: {keep: indefinite} or {column, keep: <n> days|months|years}."""
+    table_name = key_node.value
+    table = module.table(table_name)
+    if table is None or not table.owned:
+        raise error(key_node, f"{table_name}: not a table module '{module.name}' creates")
+    if not isinstance(value_node, yaml.MappingNode):
+        raise error(value_node, f"{table_name}: expected a mapping with keys column and keep")
+    entry: _Entry = {k.value: (k, v) for k, v in value_node.value}
+    unknown = sorted(set(entry) - {"column", "keep"})
+    if unknown:
+        raise error(entry[unknown[0]][0], f"{table_name}.{unknown[0]}: unknown key (expected column and keep)")
+    if "keep" not in entry:
+        raise error(key_node, f"{table_name}.keep: missing")
+    keep_node = entry["keep"][1]
+    keep_value = keep_node.value if isinstance(keep_node, yaml.ScalarNode) else None
+    if keep_value == INDEFINITE:
+        if "column" in entry:
+            raise error(entry["column"][0], f"{table_name}.column: not used when keep is {INDEFINITE}")
+        return Retention(table=table_name, keep=None, column=None, source=where)
+    keep = _keep_interval(keep_value)
+    if keep is None:
+        raise error(keep_node, f"{table_name}.keep: {keep_value!r} is not '<n> days|months|years' "
+                               f"(n >= 1) nor {INDEFINITE}")
+    column = _age_column(error, table, key_node, entry)
+    return Retention(table=table_name, keep=keep, column=column, source=where)
+
+
+def _age_column(error: _Error, table: Table, key_node: yaml.Node, entry: _Entry) -> str:
+    """The entry's `column`: a date or timestamp column of the table."""
+    table_name = key_node.value
+    if "column" not in entry:
+        raise error(key_node, f"{table_name}.column: missing (the date or timestamp column age is measured on)")
+    column_node = entry["column"][1]
+    column = table.column(column_node.value) if isinstance(column_node, yaml.ScalarNode) else None
+    if column is None:
+        raise error(column_node, f"{table_name}.column: no column {column_node.value!r} in table {table_name}")
+    if not (column.type == "date" or column.type.startswith("timestamp")) or column.type.endswith("[]"):
+        raise error(column_node, f"{table_name}.column: {column.name} is {column.type}, "
+                                 f"not a date or timestamp")
+    return column.name
 
 
 def load_retention(folder: Path, module: Module, display_root: Path | None = None) -> list[Retention]:

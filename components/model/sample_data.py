@@ -18,6 +18,7 @@ from pglast import ast
 from pglast.enums import OnConflictAction, OverridingKind
 
 from .errors import SourceText
+from .nodes import filled
 from .objects import Module
 from .parser import deparse, parse_statements, walk
 
@@ -69,7 +70,7 @@ def _statement(src: SourceText, offset: int, stmt, module: Module) -> SampleStat
 
     if not isinstance(stmt, ast.InsertStmt):
         raise error(f"{type(stmt).__name__.removesuffix('Stmt')} statements are not allowed: {RULE}")
-    target = stmt.relation.relname
+    target = filled(filled(stmt.relation).relname)
     if stmt.onConflictClause is None or stmt.onConflictClause.action != OnConflictAction.ONCONFLICT_NOTHING:
         found = "ON CONFLICT DO UPDATE" if stmt.onConflictClause else "no ON CONFLICT clause"
         raise error(f"INSERT INTO {target} has {found}: {RULE}. The statements run again on every "
@@ -81,12 +82,12 @@ def _statement(src: SourceText, offset: int, stmt, module: Module) -> SampleStat
                     "the database generates later; look the row up by a unique column instead")
     for node in walk(stmt):
         if isinstance(node, ast.RangeVar):
-            table = module.table(node.relname)
+            table = module.table(filled(node.relname))
             if node.catalogname or node.schemaname not in (None, module.schema) or table is None:
                 raise error(f"table {node.schemaname or module.schema}.{node.relname} is not declared by module "
                             f"'{module.name}': sample data reads and writes only the module's own tables")
             node.schemaname = module.schema  # whatever the search path says
-    table = module.table(target)
+    table = module.declared_table(target)  # a RangeVar of the walk above, so checked there
     if not table.owned:
         raise error(f"cannot insert into {module.schema}.{target}: module '{module.name}' does not create it")
     for col in stmt.cols or ():

@@ -7,6 +7,8 @@ are one type), and so that type changes can be classified as widening or narrowi
 
 from pglast import ast
 
+from .nodes import strings
+
 # Internal and alias names -> format_type() names.
 _CANONICAL = {
     "int2": "smallint",
@@ -55,7 +57,7 @@ def _typmod_values(type_name: ast.TypeName) -> list[str]:
 
 def canonical_type(type_name: ast.TypeName) -> str:
     """The format_type() spelling of a parsed TypeName."""
-    names = [n.sval for n in type_name.names]
+    names = strings(type_name.names)
     if len(names) == 2 and names[0] == "pg_catalog":
         names = names[1:]
     if type_name.pct_type or type_name.setof:
@@ -78,17 +80,21 @@ def canonical_type(type_name: ast.TypeName) -> str:
         base = _CANONICAL[base]
     elif len(names) > 1:
         base = ".".join(names)
-    if base == "numeric" and len(mods) == 1:
-        mods.append("0")  # format_type() always spells the scale: numeric(5) is numeric(5,0)
-    if mods:
-        if base.startswith(("timestamp ", "time ")):
-            head, _, zone = base.partition(" ")
-            base = f"{head}({mods[0]}) {zone}"
-        else:
-            base = f"{base}({','.join(mods)})"
+    base = _with_modifiers(base, mods)
     if type_name.arrayBounds:
         base += "[]"  # PostgreSQL keeps no array dimensions: integer[][] is integer[]
     return base
+
+
+def _with_modifiers(base: str, mods: list[str]) -> str:
+    if base == "numeric" and len(mods) == 1:
+        mods = [*mods, "0"]  # format_type() always spells the scale: numeric(5) is numeric(5,0)
+    if not mods:
+        return base
+    if base.startswith(("timestamp ", "time ")):
+        head, _, zone = base.partition(" ")
+        return f"{head}({mods[0]}) {zone}"
+    return f"{base}({','.join(mods)})"
 
 
 def _interval(mods: list[str]) -> str:

@@ -160,5 +160,7 @@ def sample_data(cur: Cursor, inputs: dict) -> dict | None:
     """Sample rows leave no catalog trace of their own: they exist while the tables they were
     inserted into do ({}), and are gone (None) once one of those tables is."""
     tables = sorted({s["table"] for s in inputs["statements"]})
-    found = cur.execute(TABLES, (inputs["schema"], tables)).fetchone()[0]
+    row = cur.execute(TABLES, (inputs["schema"], tables)).fetchone()
+    assert row is not None, "count(*) returns one row"
+    found = row[0]
     return {} if found == len(tables) else None

@@ -51,4 +51,5 @@ def forget(cur: Cursor, resource: str) -> None:
 
 
 def _exists(cur: Cursor) -> bool:
-    return cur.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.journal",)).fetchone()[0] is not None
+    row = cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.journal",)).fetchone()
+    return bool(row and row[0])

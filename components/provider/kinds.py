@@ -23,7 +23,8 @@ class TableProvider(CatalogObjectProvider):
         # columns in the file is not a change.
         result = definition(props)
         if isinstance(result.get("columns"), list):
-            result["columns"] = sorted(result["columns"], key=lambda c: str(c.get("name")) if isinstance(c, dict) else "")
+            result["columns"] = sorted(result["columns"],
+                                       key=lambda c: str(c.get("name")) if isinstance(c, dict) else "")
         return result
 
     def plan_towards(self, recorded, live, new):

@@ -104,7 +104,7 @@ def key_of(loc: tuple) -> str:
     return key
 
 
-def _model_at(model: type[BaseModel], path: tuple) -> type[BaseModel] | None:
+def _model_at(model: type[Settings], path: tuple) -> type[Settings] | None:
     """The settings model found at `path` inside `model`, following fields, lists and maps."""
     current: Any = model
     for part in path:
@@ -113,11 +113,11 @@ def _model_at(model: type[BaseModel], path: tuple) -> type[BaseModel] | None:
             if origin is Annotated:
                 current = args[0]
             elif origin in (typing.Union, types.UnionType):
-                current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), args[0])
+                current = next((a for a in args if isinstance(a, type) and issubclass(a, Settings)), args[0])
             else:
                 break
         origin, args = typing.get_origin(current), typing.get_args(current)
-        if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
+        if isinstance(current, type) and issubclass(current, Settings) and isinstance(part, str):
             field = current.model_fields.get(part) or next(
                 (f for f in current.model_fields.values() if f.alias == part), None)
             if field is None:
@@ -131,14 +131,14 @@ def _model_at(model: type[BaseModel], path: tuple) -> type[BaseModel] | None:
             return None
     while typing.get_origin(current) is Annotated:
         current = typing.get_args(current)[0]
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+    return current if isinstance(current, type) and issubclass(current, Settings) else None
 
 
-def _field_names(model: type[BaseModel]) -> list[str]:
+def _field_names(model: type[Settings]) -> list[str]:
     return [field.alias or name for name, field in model.model_fields.items() if not field.exclude]
 
 
-def config_error(exc: ValidationError, model: type[BaseModel], prefix: tuple = ()) -> ConfigError:
+def config_error(exc: ValidationError, model: type[Settings], prefix: tuple = ()) -> ConfigError:
     """The first problem pydantic found, as a ConfigError naming its key."""
     error = exc.errors(include_url=False)[0]
     loc = prefix + tuple(error["loc"])
@@ -162,7 +162,7 @@ def config_error(exc: ValidationError, model: type[BaseModel], prefix: tuple = (
     return ConfigError(key_of(loc), message)
 
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=Settings)
 
 
 def validated(model: type[M], data: Any, prefix: tuple = ()) -> M:

@@ -117,8 +117,9 @@ def _check_roles(settings: StackSettings) -> None:
             raise ConfigError(f"{role.key}.name", f"role {role.name} is listed twice")
         names.add(role.name)
         if role.login and role.password is None:
-            raise ConfigError(f"{role.key}.password", f"login role {role.name} needs a password: `generate` "
-                                                      "or {secret: <config key>} (set with `pulumi config set --secret`)")
+            raise ConfigError(f"{role.key}.password",
+                              f"login role {role.name} needs a password: `generate` "
+                              "or {secret: <config key>} (set with `pulumi config set --secret`)")
         if not role.login and role.password is not None:
             raise ConfigError(f"{role.key}.password", f"role {role.name} cannot log in (login: false), so it has "
                                                       "no password")

@@ -110,7 +110,7 @@ class StackGrants(pulumi.ComponentResource):
 
             # The module's own tables and views (not a table it only adds columns to).
             if grant.tables:
-                relations = {name: r.name for name, r in component.tables.items() if module.table(name).owned}
+                relations = {name: r.name for name, r in component.tables.items() if module.declared_table(name).owned}
                 relations |= {name: v.name for name, v in component.views.items()}
                 for name, output in sorted(relations.items()):
                     self._grant(f"{grant.module}: {grant.role} on {module.schema}.{name}", role, module.schema,

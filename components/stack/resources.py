@@ -4,7 +4,6 @@ Types read as pulumi-python:dynamic/pgstack:Table, ...:Index and so on in `pulum
 Each resource's inputs are the object's normalized definition (see model/objects.py).
 """
 
-
 import pulumi
 from pulumi.dynamic import Resource
 

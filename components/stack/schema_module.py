@@ -10,6 +10,7 @@ output): the provider creates it as that role. Objects on a table that exists ou
 owns or administers that table.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -77,7 +78,7 @@ class SchemaModule(pulumi.ComponentResource):
         # creates it, one adds columns), and URNs must stay unique.
         return f"{self._module.name}/" + ".".join(parts)
 
-    def _after(self, depends_on: list[pulumi.Resource]) -> pulumi.ResourceOptions:
+    def _after(self, depends_on: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=depends_on))
 
     def _created_as(self, schema: str, table: str) -> dict:
@@ -138,7 +139,7 @@ class SchemaModule(pulumi.ComponentResource):
         today = self._args.today or datetime.now(UTC).date()
         partitions: list[pulumi.Resource] = []
         for spec in self._args.loaded.config.partitions:
-            for partition in monthly_partitions(self._module.table(spec.table), spec.start, spec.ahead, today,
+            for partition in monthly_partitions(self._module.declared_table(spec.table), spec.start, spec.ahead, today,
                                                 source=f"pgstack:{spec.key}"):
                 props = dict(partition.inputs(), schema=self.schema_name, table=self.tables[spec.table].name,
                              owner=self._args.owner)
