@@ -285,6 +285,7 @@ BAD_CONFIG = [
      r"pgstack:safety\.statement_timeout: '99999999999h' is longer than PostgreSQL accepts"),
     ({"pgstack:db_port": "70000"}, r"pgstack:db_port: must be a port number from 1 to 65535, not '70000'"),
     ({"pgstack:db_sslmode": "sometimes"}, r"pgstack:db_sslmode: must be one of disable, allow, prefer"),
+    ({"pgstack:db_password": ""}, r"pgstack:db_password: is not set"),
     ({"pgstack:safty": "{}"}, r"pgstack:safty: unknown key: did you mean pgstack:safety\?"),
     ({"pgstack:validation": '{"mode": "sometimes"}'},
      r"pgstack:validation\.mode: must be one of embedded, server, off, not 'sometimes'"),
@@ -309,6 +310,13 @@ def test_bad_config_names_the_key_before_any_resource(config, message):
         run_program(mocks, config)
     assert mocks.registered == []
     assert "hunter2" not in str(info.value)
+
+
+def test_a_missing_db_password_names_the_key():
+    mocks = _Mocks()
+    with pytest.raises(ConfigError, match=r"pgstack:db_password: is not set"):
+        run_program(mocks, {"pgstack:validation": '{"mode": "off"}'}, drop=("pgstack:db_password",))
+    assert mocks.registered == []
 
 
 def test_off_unquoted_in_yaml_and_the_password_key_are_read():

@@ -19,6 +19,7 @@ import pulumi
 import pulumi_postgresql as postgresql
 
 from ..settings import NAMESPACE, ConfigError, StackSettings, read_settings
+from ..settings.connection import read_password
 from .grants import StackGrants, StackGrantsArgs
 from .loading import LoadedStack, load_stack
 from .roles import StackRoles, configured_passwords
@@ -90,6 +91,7 @@ def build(sql_root: Path | None = None, today: date | None = None) -> dict[str, 
     settings = read_settings(config.get, stack_config_keys())
     sql_root = sql_root or project_dir() / "sql"
     stack = load_stack(settings, sql_root, display_root=sql_root.parent)
+    read_password(config.get)  # the provider needs it: say so now, naming the key, not at the first apply
     report = validate_stack(settings, stack, config.get, today)
     if report is not None:
         for note in report.notes:
