@@ -245,6 +245,9 @@ def test_live_a_failing_statement_leaves_no_sample_row(database, db, sql_root):
                                         "partitions": {"event": {"interval": "month", "start": "2026-01", "ahead": 3}},
                                         "skip_extensions": [] if has_pgcrypto(database) else ["pgcrypto"]}]),
         "pgstack:grants": "[]",
+        # The provider's rollback is tested here: validation at preview would stop the run first
+        # (tests/test_validation.py).
+        "pgstack:validation": json.dumps({"mode": "off"}),
     }
     engine = EngineDouble(database, stack="dev", sql_root=sql_root, config=config, today=date(2026, 3, 15))
     try:

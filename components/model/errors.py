@@ -1,5 +1,7 @@
 """Errors the SQL model raises: every one names the file and line it is about."""
 
+from pathlib import Path
+
 from .. import PgstackError
 
 
@@ -31,3 +33,15 @@ class SourceText:
     def where(self, offset: int | None) -> str:
         """The `file:line` form stored with each resource, so state says where it came from."""
         return f"{self.name}:{self.line_of(offset)}"
+
+
+def read_source(path: Path, display_name: str) -> str:
+    """A module file's text. A file that is not UTF-8 is an error naming it and the line of its
+    first byte that is not, rather than a UnicodeDecodeError from somewhere inside the run."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SqlModelError(display_name, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); "
+                                                "save the file as UTF-8") from None

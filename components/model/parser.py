@@ -16,7 +16,7 @@ from pglast.enums import AlterTableType, ConstrType, ObjectType, RoleSpecType, S
 from pglast.stream import RawStream
 
 from .declared import DeclaredTables
-from .errors import SourceText, SqlModelError
+from .errors import SourceText, SqlModelError, read_source
 from .names import constraint_name
 from .nodes import filled, strings
 from .objects import (
@@ -142,7 +142,7 @@ class ModuleParser:
         if not files:
             raise SqlModelError(self._shown(folder), 1, "module folder has no .sql files")
         for path in files:
-            self.parse_text(self._shown(path), path.read_text(encoding="utf-8"))
+            self.parse_text(self._shown(path), read_source(path, self._shown(path)))
         self._check_foreign_keys()
         return self.module
 

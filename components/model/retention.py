@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .errors import SqlModelError
+from .errors import SqlModelError, read_source
 from .objects import Module, Table
 
 RETENTION_FILE = "retention.yaml"
@@ -122,4 +122,4 @@ def load_retention(folder: Path, module: Module, display_root: Path | None = Non
     if not path.is_file():
         return []
     shown = path.relative_to(display_root) if display_root and path.is_relative_to(display_root) else path
-    return parse_retention(str(shown), path.read_text(encoding="utf-8"), module)
+    return parse_retention(str(shown), read_source(path, str(shown)), module)

@@ -17,7 +17,7 @@ from pathlib import Path
 from pglast import ast
 from pglast.enums import OnConflictAction, OverridingKind
 
-from .errors import SourceText
+from .errors import SourceText, read_source
 from .nodes import filled
 from .objects import Module
 from .parser import deparse, parse_statements, walk
@@ -55,7 +55,8 @@ def _shown(path: Path, display_root: Path | None) -> str:
 def load_sample_data(files: list[Path], module: Module, display_root: Path | None = None) -> SampleData:
     statements = []
     for path in files:
-        statements += parse_sample_file(_shown(path, display_root), path.read_text(encoding="utf-8"), module)
+        shown = _shown(path, display_root)
+        statements += parse_sample_file(shown, read_source(path, shown), module)
     return SampleData(source=_shown(files[0].parent, display_root), statements=statements)
 
 

@@ -4,6 +4,7 @@ name the key. No Pulumi import: the program and the dynamic provider both read i
 - connection.py: db_* and safety, all the provider reads (`provider_settings`);
 - modules.py: which sql/ folders are deployed, where and how;
 - access.py: owner role, application roles, grants;
+- validation.py: where the program checks the stack's SQL before declaring it (not the provider's);
 - stack.py: the whole stack's settings and the checks across keys.
 """
 
@@ -12,6 +13,8 @@ from .base import NAMESPACE, ConfigError
 from .connection import Connection, ProviderSettings, Safety, provider_settings
 from .modules import ModuleConfig, PartitionSpec
 from .stack import StackSettings, read_settings
+from .validation import Validation
 
 __all__ = ["NAMESPACE", "ConfigError", "Connection", "GrantConfig", "ModuleConfig", "PartitionSpec",
-           "ProviderSettings", "RoleConfig", "Safety", "StackSettings", "provider_settings", "read_settings"]
+           "ProviderSettings", "RoleConfig", "Safety", "StackSettings", "Validation", "provider_settings",
+           "read_settings"]

@@ -23,6 +23,7 @@ _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|min|h|d)?\s*$")
 _MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000, None: 1}  # PostgreSQL: ms by default
 # PostgreSQL keeps lock_timeout and statement_timeout as a 32-bit count of milliseconds.
 MAX_DURATION_MS = 2**31 - 1
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
 class ConfigError(PgstackError):
@@ -73,9 +74,24 @@ def duration_ms(value: Any) -> int:
     return ms
 
 
+def _port(value: Any) -> int:
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError(f"must be a port number from 1 to 65535, not {value!r}")
+    return int(text)
+
+
+def _sslmode(value: Any) -> str:
+    if value not in SSL_MODES:
+        raise ValueError(f"must be one of {', '.join(SSL_MODES)}, not {value!r}")
+    return value
+
+
 Identifier = Annotated[str, BeforeValidator(identifier)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Duration = Annotated[int, BeforeValidator(duration_ms)]  # milliseconds
+Port = Annotated[int, BeforeValidator(_port)]
+SslMode = Annotated[str, BeforeValidator(_sslmode)]  # libpq's sslmode
 
 
 def as_postgres_duration(ms: int) -> str:

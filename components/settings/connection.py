@@ -7,36 +7,19 @@ stack config the engine hands it): the `db_*` keys and `safety`, nothing else.
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 
-from .base import ConfigError, Duration, Flag, Settings, as_postgres_duration, structured, validated
-
-SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+from .base import ConfigError, Duration, Flag, Port, Settings, SslMode, as_postgres_duration, structured, validated
 
 
 class Connection(Settings):
     """The `db_*` keys. The password is not here: it is read only where a connection is made."""
 
     host: str = Field("127.0.0.1", alias="db_host", min_length=1)
-    port: int = Field(5432, alias="db_port")
+    port: Port = Field(5432, alias="db_port")
     dbname: str = Field("postgres", alias="db_name", min_length=1)
     user: str = Field("postgres", alias="db_user", min_length=1)
-    sslmode: str = Field("prefer", alias="db_sslmode")
-
-    @field_validator("port", mode="before")
-    @classmethod
-    def _port(cls, value: Any) -> int:
-        text = str(value).strip()
-        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 65535:
-            raise ValueError(f"must be a port number from 1 to 65535, not {value!r}")
-        return int(text)
-
-    @field_validator("sslmode")
-    @classmethod
-    def _sslmode(cls, value: str) -> str:
-        if value not in SSL_MODES:
-            raise ValueError(f"must be one of {', '.join(SSL_MODES)}, not {value!r}")
-        return value
+    sslmode: SslMode = Field("prefer", alias="db_sslmode")
 
     def kwargs(self, password: SecretStr | None) -> dict:
         """Arguments for psycopg.connect; the password is passed in, never kept here."""

@@ -16,8 +16,9 @@ from .access import DEFAULT_OWNER, GrantConfig, RoleConfig
 from .base import NAMESPACE, ConfigError, Identifier, Settings, structured, validated
 from .connection import CONNECTION_KEYS, PASSWORD_KEY, Connection, Safety
 from .modules import ModuleConfig
+from .validation import SERVER_KEYS, Validation
 
-STRUCTURED_KEYS = ("safety", "modules", "roles", "grants")
+STRUCTURED_KEYS = ("safety", "modules", "roles", "grants", "validation")
 TARGETS = ("postgres", "supabase")
 
 
@@ -33,6 +34,7 @@ class StackSettings(Settings):
     owner_role: Identifier = DEFAULT_OWNER
     roles: tuple[RoleConfig, ...] = ()
     grants: tuple[GrantConfig, ...] = ()
+    validation: Validation = Field(default_factory=Validation)
 
     @field_validator("target", mode="before")
     @classmethod
@@ -51,7 +53,8 @@ class StackSettings(Settings):
 
     def password_keys(self) -> set[str]:
         """The secret config keys the stack reads passwords from."""
-        return {PASSWORD_KEY} | {r.password_key for r in self.roles if r.password_key}
+        keys = {PASSWORD_KEY} | {r.password_key for r in self.roles if r.password_key}
+        return keys | ({self.validation.password_key} if self.validation.password_key else set())
 
 
 def _raw(get: Callable[[str], Any], key: str) -> Any:
@@ -84,6 +87,7 @@ def read_settings(get: Callable[[str], Any], keys: Iterable[str] = ()) -> StackS
     _check_modules(settings)
     _check_roles(settings)
     _check_grants(settings)
+    _check_validation(settings)
     _check_keys(settings, keys)
     return settings
 
@@ -149,6 +153,14 @@ def _check_grants(settings: StackSettings) -> None:
             raise ConfigError(f"{grant.key}.role", f"module {grant.module} already has a grant for {grant.role}; "
                                                    "merge them")
         seen.add((grant.module, grant.role))
+
+
+def _check_validation(settings: StackSettings) -> None:
+    validation = settings.validation
+    if validation.mode != "server":
+        for key in SERVER_KEYS:
+            if key in validation.model_fields_set:
+                raise ConfigError(f"validation.{key}", f"is only read with mode: server (mode is {validation.mode})")
 
 
 def _check_keys(settings: StackSettings, keys: Iterable[str]) -> None:

@@ -1,8 +1,10 @@
 """The stack program, the composition root: read the stack's settings, load every module, then
 declare the resources.
 
-All modules are parsed and checked, and all config validated, before the first resource is
-declared, so a bad file or a bad config key stops the run before anything reaches a database.
+All modules are parsed and checked, all config validated, and the whole schema applied to a
+scratch database (validation/, `pgstack:validation`) before the first resource is declared, so a
+bad file, a bad config key or SQL that PostgreSQL rejects stops the run before anything reaches
+the target database.
 
 What is declared (the engine orders it by the data dependencies between the resources): the
 roles and memberships with the owner's rights on the schemas, the schema modules (on a
@@ -17,10 +19,12 @@ import pulumi
 import pulumi_postgresql as postgresql
 
 from ..settings import NAMESPACE, ConfigError, StackSettings, read_settings
+from ..settings.connection import read_password
 from .grants import StackGrants, StackGrantsArgs
 from .loading import LoadedStack, load_stack
 from .roles import StackRoles, configured_passwords
 from .schema_module import SchemaModule, SchemaModuleArgs, StackTables
+from .validation import validate_stack
 
 PROJECT_FILE = "Pulumi.yaml"
 
@@ -87,4 +91,11 @@ def build(sql_root: Path | None = None, today: date | None = None) -> dict[str, 
     settings = read_settings(config.get, stack_config_keys())
     sql_root = sql_root or project_dir() / "sql"
     stack = load_stack(settings, sql_root, display_root=sql_root.parent)
+    read_password(config.get)  # the provider needs it: say so now, naming the key, not at the first apply
+    report = validate_stack(settings, stack, config.get, today)
+    if report is not None:
+        for note in report.notes:
+            pulumi.log.warn(note)
+        pulumi.log.info(f"validated {report.statements} statements on a scratch database, {report.server}, "
+                        f"in {report.seconds:.1f} s")
     return declare(settings, stack, config, today)

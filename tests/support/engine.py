@@ -66,6 +66,17 @@ def connection_config(database: dict) -> dict[str, str]:
     }
 
 
+def validation_config(database: dict, stack_config: dict[str, str]) -> dict[str, str]:
+    """Preview-time validation on the tests' own server (mode `server`) rather than an embedded
+    server started per run: each run's scratch database is created and dropped beside the test
+    databases. The stack file's other validation settings (skip_extensions) stay. Used unless
+    the test's config sets `pgstack:validation` itself."""
+    validation = json.loads(stack_config.get("pgstack:validation", "{}"))
+    validation.update(mode="server", host=database["host"], port=database["port"], user=database["user"],
+                      sslmode="disable", password={"secret": "validation_password"})
+    return {"pgstack:validation": json.dumps(validation), "pgstack:validation_password": database["password"]}
+
+
 @dataclass
 class Entry:
     """One resource in the state, as the engine checkpoints it."""
@@ -168,7 +179,9 @@ class EngineDouble:
         self.today = today  # the program's current date (monthly partitions); None: the real one
         self.stack = stack
         self.sql_root = sql_root
-        self.config = {**stack_file_config(stack), **connection_config(database), **(config or {})}
+        stack_config, config = stack_file_config(stack), config or {}
+        validation = validation_config(database, stack_config) if "pgstack:validation" not in config else {}
+        self.config = {**stack_config, **connection_config(database), **validation, **config}
         self.secret_keys = [k for k in self.config if k == "pgstack:db_password" or k.endswith("_password")]
         self.provider = ProviderProcess(self.config)
         self.postgresql = PostgresqlDouble(database)
