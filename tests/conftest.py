@@ -9,6 +9,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -26,11 +27,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("pg") / "data"
-    conninfo = devdb.ensure_running(data_dir, _free_port(), secrets.token_urlsafe(16))
+def pg_data_dir():
+    """The session server's data folder, directly in the system's temp folder: as root the
+    server runs as another system user, which cannot enter pytest's private (0700) temp folders."""
+    data_dir = Path(tempfile.mkdtemp(prefix="pgstack-test-pg-"))
+    yield data_dir
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_data_dir):
+    conninfo = devdb.ensure_running(pg_data_dir, _free_port(), secrets.token_urlsafe(16))
     yield conninfo
-    devdb.stop(data_dir)
+    devdb.stop(pg_data_dir)
 
 
 def _new_database(pg_server, template: str | None = None) -> dict:

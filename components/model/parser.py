@@ -44,8 +44,41 @@ FK_ACTIONS = {"a": None, "r": "restrict", "c": "cascade", "n": "set null", "d": 
 BUILTIN_ROLES = {"public", "anon", "authenticated", "service_role"}
 
 
+# Statements a module file cannot hold: named as written (None: by their leading keywords),
+# with the way out where there is one.
+_GRANTS = "privileges come from stack config (pgstack:grants)"
+UNSUPPORTED = {
+    ast.CreateEnumStmt: ("CREATE TYPE … AS ENUM",
+                         "is not supported yet: use a text column with CHECK (column IN (...))"),
+    ast.CreateSeqStmt: (None, "is not supported: use an identity column (GENERATED ALWAYS AS IDENTITY)"),
+    ast.GrantStmt: ("GRANT/REVOKE", f"is not supported in module files: {_GRANTS}"),
+    ast.GrantRoleStmt: ("GRANT/REVOKE", f"is not supported in module files: {_GRANTS}"),
+    ast.AlterDefaultPrivilegesStmt: (None, f"is not supported in module files: {_GRANTS}"),
+    ast.CreateRoleStmt: (None, "is not supported in module files: roles come from stack config (pgstack:roles)"),
+    ast.InsertStmt: ("INSERT", "is not supported in module files: development rows go in "
+                               "sql/<module>/sample/*.sql (modules[i].sample_data)"),
+    ast.DropStmt: (None, "is not supported: files declare what should exist; remove the object's CREATE statement "
+                         "to drop it"),
+}
+SUPPORTED = ("is not supported: a module file declares schema objects (CREATE SCHEMA/EXTENSION/TABLE/INDEX/POLICY/"
+             "FUNCTION/TRIGGER/VIEW, COMMENT ON, ALTER TABLE ... ADD COLUMN / ENABLE|FORCE ROW LEVEL SECURITY)")
+
+
 def deparse(node) -> str:
     return RawStream()(node)
+
+
+def statement_words(text: str) -> str:
+    """How a statement is named: its leading keywords as written (DROP TABLE, CREATE
+    MATERIALIZED VIEW, DO), at most three, without OR REPLACE."""
+    words: list[str] = []
+    for token in pg_parser.scan(text):
+        word = text[token.start:token.end + 1].upper()
+        if token.kind == "NO_KEYWORD" or len(words) == 3:
+            break
+        if word not in ("OR", "REPLACE"):
+            words.append(word)
+    return " ".join(words)
 
 
 def parse_statements(src: SourceText) -> list[tuple[int, ast.Node]]:
@@ -256,12 +289,11 @@ class ModuleParser:
         }
         handler = handlers.get(type(stmt))
         if handler is None:
-            kind = type(stmt).__name__.removesuffix("Stmt")
-            raise self.error(
-                f"{kind} statements are not supported: a module file declares schema objects "
-                f"(CREATE SCHEMA/EXTENSION/TABLE/INDEX/POLICY/FUNCTION/TRIGGER/VIEW, COMMENT ON, "
-                f"ALTER TABLE ... ADD COLUMN / ENABLE|FORCE ROW LEVEL SECURITY)"
-            )
+            name, way_out = UNSUPPORTED.get(type(stmt), (None, SUPPORTED))
+            if isinstance(stmt, ast.CreateTableAsStmt) and stmt.objtype == ObjectType.OBJECT_TABLE:
+                name = "CREATE TABLE … AS"  # not the CREATE TABLE a file may use
+            text = self.src.text[self.offset:] if self.src else ""
+            raise self.error(f"{name or statement_words(text)} {way_out}")
         handler(stmt)
 
     def _reject_if_not_exists(self, stmt) -> None:
