@@ -7,11 +7,13 @@ before any resource is declared.
 
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
+from typing import NamedTuple, cast
 
 from pglast import ast, parse_sql, parser as pg_parser
 from pglast.enums import AlterTableType, ConstrType, ObjectType, RoleSpecType, SortByDir, SortByNulls
 from pglast.stream import RawStream
 
+from .annotations import Acceptance, accept, acceptances
 from .declared import DeclaredTables
 from .errors import SourceText, SqlModelError
 from .names import constraint_name
@@ -27,22 +29,46 @@ FK_ACTIONS = {"a": None, "r": "restrict", "c": "cascade", "n": "set null", "d": 
 # which the program creates on plain PostgreSQL.
 BUILTIN_ROLES = {"public", "anon", "authenticated", "service_role"}
 
+STATEMENT_NAMES = {ast.CreateStmt: "CREATE TABLE", ast.AlterTableStmt: "ALTER TABLE", ast.CommentStmt: "COMMENT",
+                   ast.IndexStmt: "CREATE INDEX", ast.CreatePolicyStmt: "CREATE POLICY",
+                   ast.CreateFunctionStmt: "CREATE FUNCTION", ast.CreateTrigStmt: "CREATE TRIGGER",
+                   ast.ViewStmt: "CREATE VIEW", ast.CreateSchemaStmt: "CREATE SCHEMA",
+                   ast.CreateExtensionStmt: "CREATE EXTENSION"}
+
 
 def deparse(node) -> str:
     return RawStream()(node)
 
 
-def parse_statements(src: SourceText) -> list[tuple[int, ast.Node]]:
-    """A file's statements, each with the offset of its first token (not of the comments before
-    it), so errors point at the statement's own line."""
+class Statement(NamedTuple):
+    offset: int  # of its first token (not of the comments before it), so errors name its own line
+    node: ast.Node
+    end: int  # offset just past its last character
+
+
+def parse_statements(src: SourceText) -> list[Statement]:
+    """A file's statements, in order."""
     try:
         statements = parse_sql(src.text)
     except pg_parser.ParseError as exc:
         offset = exc.args[1] if len(exc.args) > 1 else 0
         raise src.error(offset, f"syntax error: {exc.args[0]}") from None
     tokens = [t for t in pg_parser.scan(src.text) if t.name not in ("SQL_COMMENT", "C_COMMENT")]
-    return [(next((t.start for t in tokens if t.start >= raw.stmt_location), raw.stmt_location), raw.stmt)
-            for raw in statements]
+    result = []
+    for raw in statements:
+        location, length = raw.stmt_location or 0, raw.stmt_len or 0  # length 0: to the end of the text
+        if raw.stmt is not None:
+            result.append(Statement(next((t.start for t in tokens if t.start >= location), location), raw.stmt,
+                                    location + length if length else len(src.text)))
+    return result
+
+
+def _table_named(stmt) -> str:
+    """The table a CREATE TABLE, ALTER TABLE or COMMENT ON TABLE/COLUMN statement is about."""
+    if isinstance(stmt, ast.CommentStmt):
+        names = [n.sval for n in cast(tuple, stmt.object)]  # the parser allows it on tables and columns only
+        return names[-1] if stmt.objtype == ObjectType.OBJECT_TABLE else names[-2]
+    return stmt.relation.relname
 
 
 def walk(node, skip_sublinks=False):
@@ -120,9 +146,13 @@ class ModuleParser:
         return self.module
 
     def parse_text(self, display_name: str, text: str) -> None:
-        self.src = SourceText(display_name, text)
-        for self.offset, stmt in parse_statements(self.src):
-            self._statement(stmt)
+        src = self.src = SourceText(display_name, text)
+        statements = parse_statements(src)
+        for statement, accepted in zip(statements, acceptances(src, [s.end for s in statements]), strict=True):
+            self.offset = statement.offset
+            self._statement(statement.node)
+            if accepted:
+                self._accept(src, statement.node, accepted)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -206,6 +236,23 @@ class ModuleParser:
             return False
         self._names.add(name)
         return True
+
+    def _accept(self, src: SourceText, stmt, found: list[Acceptance]) -> None:
+        """Record the findings a statement's annotations accept on the object it declares."""
+        target: Table | Index | Policy | Function | None = None
+        kind = "statement"
+        if isinstance(stmt, (ast.CreateStmt, ast.AlterTableStmt, ast.CommentStmt)):
+            kind, target = "table", self.module.table(_table_named(stmt))
+        elif isinstance(stmt, ast.IndexStmt):
+            kind, target = "index", self.module.indexes[-1]
+        elif isinstance(stmt, ast.CreatePolicyStmt):
+            kind, target = "policy", self.module.policies[-1]
+        elif isinstance(stmt, ast.CreateFunctionStmt):
+            kind, target = "function", self.module.functions[-1]
+        what = STATEMENT_NAMES.get(type(stmt), type(stmt).__name__.removesuffix("Stmt"))
+        accepted = accept(src, kind, what, found, target.accepted if target is not None else None)
+        if target is not None:
+            target.accepted = accepted
 
     # --- statements --------------------------------------------------------------------------
 
