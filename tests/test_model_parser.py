@@ -605,6 +605,80 @@ def test_roles_from_config_and_built_ins_are_accepted():
     assert module.policies[0].roles == ["public", "anon", "authenticated", "service_role", "editor"]
 
 
+# --- acceptances of advisory findings (model/annotations.py) -----------------------------------
+
+def test_acceptances_reach_the_objects_inputs():
+    module = parse(
+        "-- header of the file\n"
+        "-- pgstack: accept no_primary_key: an append-only log,\n"
+        "--   never addressed row by row\n"
+        "CREATE TABLE t (\n"
+        "    a integer,\n"
+        "    -- pgstack: accept unindexed_foreign_keys: t is tiny\n"
+        "    b integer REFERENCES t (a)\n"
+        ");\n"
+        "/* pgstack: accept rls_enabled_no_policy: deny-all, service role only */\n"
+        "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\n"
+        "CREATE INDEX i ON t (b);\n"
+        "-- pgstack: accept auth_rls_initplan: measured, one row per request\n"
+        "CREATE POLICY p ON t USING (a = current_setting('x')::integer);\n"
+        "-- pgstack: accept function_search_path_mutable: reads nothing by name\n"
+        "CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1';\n"
+        "-- pgstack: accept duplicate_index: kept while the old one is dropped\n"
+        "CREATE INDEX j ON t (b);\n")
+    assert module.tables[0].inputs()["accepted"] == {
+        "no_primary_key": "an append-only log, never addressed row by row",
+        "unindexed_foreign_keys": "t is tiny",
+        "rls_enabled_no_policy": "deny-all, service role only"}
+    assert "accepted" not in module.indexes[0].inputs()  # none: left out of the inputs
+    assert module.indexes[1].inputs()["accepted"] == {"duplicate_index": "kept while the old one is dropped"}
+    assert module.policies[0].inputs()["accepted"] == {"auth_rls_initplan": "measured, one row per request"}
+    assert module.functions[0].inputs()["accepted"] == {"function_search_path_mutable": "reads nothing by name"}
+
+
+def test_pgstack_in_a_string_or_a_plain_comment_is_no_annotation():
+    module = parse("-- see pgstack: accept for how to accept\nCREATE TABLE t (a text DEFAULT '-- pgstack: x');\n")
+    assert "accepted" not in module.tables[0].inputs()
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("-- pgstack: accept rls_disabled: fine\nCREATE TABLE t (a int);\n", 1,
+     "rls_disabled is a mandatory rule: fix the finding, it cannot be accepted"),
+    ("-- pgstack: accept rls_disabeld: typo\nCREATE TABLE t (a int);\n", 1, "no advisory rule is named 'rls_disabeld'"),
+    ("\n-- pgstack: accept no_primary_key\nCREATE TABLE t (a int);\n", 2,
+     "accepting no_primary_key needs a written reason: `-- pgstack: accept <rule>: <reason>`"),
+    ("-- pgstack: accept no_primary_key:   \nCREATE TABLE t (a int);\n", 1, "needs a written reason"),
+    ("-- pgstack: accept auth_rls_initplan: x\nCREATE TABLE t (a int);\n", 1,
+     "auth_rls_initplan findings are about a policy: put the annotation above its CREATE POLICY statement, not "
+     "above this CREATE TABLE"),
+    ("CREATE TABLE t (a int);\n-- pgstack: accept no_primary_key: x\nCREATE TRIGGER g BEFORE INSERT ON t\n"
+     "    FOR EACH ROW EXECUTE FUNCTION other.f();\n", 2, "not above this CREATE TRIGGER"),
+    ("-- pgstack: accept no_primary_key: x\n-- pgstack: accept no_primary_key: y\nCREATE TABLE t (a int);\n", 2,
+     "no_primary_key is accepted twice for this table"),
+    ("-- pgstack: accept no_primary_key: x\nCREATE TABLE t (a int);\n"
+     "-- pgstack: accept no_primary_key: y\nCOMMENT ON TABLE t IS 'x';\n", 3,
+     "no_primary_key is accepted twice for this table"),
+    ("CREATE TABLE t (a int);\n-- pgstack: accept no_primary_key: too late\n", 2,
+     "a pgstack annotation must come before the statement it is about"),
+    ("-- pgstack: ignore no_primary_key\nCREATE TABLE t (a int);\n", 1, "unknown pgstack annotation 'ignore'"),
+])
+def test_bad_annotations_name_file_and_line(text, line, message):
+    with pytest.raises(SqlModelError) as info:
+        parse(text)
+    assert (info.value.file, info.value.line) == (FILE, line)
+    assert message in info.value.message
+
+
+def test_an_acceptance_changes_no_sql():
+    """The provider's diff ignores `accepted`, like `source`: accepting a finding updates nothing."""
+    from components.provider import TableProvider
+
+    before = parse("CREATE TABLE t (a int);\n").tables[0].inputs()
+    after = parse("-- pgstack: accept no_primary_key: a log\nCREATE TABLE t (a int);\n").tables[0].inputs()
+    assert before != after
+    assert TableProvider().diff("app.t", before, after).changes is False
+
+
 # --- module folders -----------------------------------------------------------------------------
 
 def write_module(folder: Path, files: dict[str, str]) -> Path:

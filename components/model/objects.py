@@ -77,6 +77,9 @@ class Table:
     # plain table. partition_key holds its column names for the program (not an input).
     partition_by: str | None = None
     partition_key: list[str] = field(default_factory=list)
+    # Advisory findings of the policy pack accepted in the SQL file: {rule: reason}
+    # (model/annotations.py). The same on indexes, policies and functions.
+    accepted: dict[str, str] | None = None
 
     @property
     def owned(self) -> bool:
@@ -123,6 +126,7 @@ class Index:
     # True on a partitioned table of the module: PostgreSQL cannot build such an index
     # CONCURRENTLY. None (left out of the inputs) otherwise.
     partitioned: bool | None = None
+    accepted: dict[str, str] | None = None
 
     def inputs(self) -> dict:
         return _clean(asdict(self))
@@ -139,6 +143,7 @@ class Policy:
     roles: list[str] = field(default_factory=lambda: ["public"])
     using: str | None = None
     with_check: str | None = None
+    accepted: dict[str, str] | None = None
 
     def inputs(self) -> dict:
         return _clean(asdict(self))
@@ -152,6 +157,7 @@ class Function:
     arguments: str  # identity signature, e.g. "integer, text"
     returns: str
     definition: str  # canonical CREATE OR REPLACE FUNCTION, schema-qualified
+    accepted: dict[str, str] | None = None
 
     def inputs(self) -> dict:
         return _clean(asdict(self))

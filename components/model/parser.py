@@ -8,13 +8,14 @@ before any resource is declared.
 from collections.abc import Callable
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from pglast import ast, parse_sql
 from pglast import parser as pg_parser
 from pglast.enums import AlterTableType, ConstrType, ObjectType, RoleSpecType, SortByDir, SortByNulls
 from pglast.stream import RawStream
 
+from .annotations import Acceptance, accept, acceptances
 from .declared import DeclaredTables
 from .errors import SourceText, SqlModelError, read_source
 from .names import constraint_name
@@ -42,6 +43,12 @@ FK_ACTIONS = {"a": None, "r": "restrict", "c": "cascade", "n": "set null", "d": 
 # Roles that exist on every target: PostgreSQL's PUBLIC pseudo-role and Supabase's API roles,
 # which the program creates on plain PostgreSQL.
 BUILTIN_ROLES = {"public", "anon", "authenticated", "service_role"}
+
+STATEMENT_NAMES = {ast.CreateStmt: "CREATE TABLE", ast.AlterTableStmt: "ALTER TABLE", ast.CommentStmt: "COMMENT",
+                   ast.IndexStmt: "CREATE INDEX", ast.CreatePolicyStmt: "CREATE POLICY",
+                   ast.CreateFunctionStmt: "CREATE FUNCTION", ast.CreateTrigStmt: "CREATE TRIGGER",
+                   ast.ViewStmt: "CREATE VIEW", ast.CreateSchemaStmt: "CREATE SCHEMA",
+                   ast.CreateExtensionStmt: "CREATE EXTENSION"}
 
 
 # Statements a module file cannot hold: named as written (None: by their leading keywords),
@@ -81,9 +88,14 @@ def statement_words(text: str) -> str:
     return " ".join(words)
 
 
-def parse_statements(src: SourceText) -> list[tuple[int, ast.Node]]:
-    """A file's statements, each with the offset of its first token (not of the comments before
-    it), so errors point at the statement's own line."""
+class Statement(NamedTuple):
+    offset: int  # of its first token (not of the comments before it), so errors name its own line
+    node: ast.Node
+    end: int  # offset just past its last character
+
+
+def parse_statements(src: SourceText) -> list[Statement]:
+    """A file's statements, in order."""
     try:
         statements = parse_sql(src.text)
     except pg_parser.ParseError as exc:
@@ -92,9 +104,19 @@ def parse_statements(src: SourceText) -> list[tuple[int, ast.Node]]:
     tokens = [t for t in pg_parser.scan(src.text) if t.name not in ("SQL_COMMENT", "C_COMMENT")]
     result = []
     for raw in statements:
-        location = filled(raw.stmt_location)
-        result.append((next((t.start for t in tokens if t.start >= location), location), filled(raw.stmt)))
+        location, length = raw.stmt_location or 0, raw.stmt_len or 0  # length 0: to the end of the text
+        if raw.stmt is not None:
+            result.append(Statement(next((t.start for t in tokens if t.start >= location), location), raw.stmt,
+                                    location + length if length else len(src.text)))
     return result
+
+
+def _table_named(stmt) -> str:
+    """The table a CREATE TABLE, ALTER TABLE or COMMENT ON TABLE/COLUMN statement is about."""
+    if isinstance(stmt, ast.CommentStmt):
+        names = [n.sval for n in cast(tuple, stmt.object)]  # the parser allows it on tables and columns only
+        return names[-1] if stmt.objtype == ObjectType.OBJECT_TABLE else names[-2]
+    return stmt.relation.relname
 
 
 def walk(node, skip_sublinks=False):
@@ -180,10 +202,13 @@ class ModuleParser:
         return self.module
 
     def parse_text(self, display_name: str, text: str) -> None:
-        self.src = SourceText(display_name, text)
-        for offset, stmt in parse_statements(self.src):
-            self.offset = offset
-            self._statement(stmt)
+        src = self.src = SourceText(display_name, text)
+        statements = parse_statements(src)
+        for statement, accepted in zip(statements, acceptances(src, [s.end for s in statements]), strict=True):
+            self.offset = statement.offset
+            self._statement(statement.node)
+            if accepted:
+                self._accept(src, statement.node, accepted)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -271,6 +296,23 @@ class ModuleParser:
             return False
         self._names.add(name)
         return True
+
+    def _accept(self, src: SourceText, stmt, found: list[Acceptance]) -> None:
+        """Record the findings a statement's annotations accept on the object it declares."""
+        target: Table | Index | Policy | Function | None = None
+        kind = "statement"
+        if isinstance(stmt, (ast.CreateStmt, ast.AlterTableStmt, ast.CommentStmt)):
+            kind, target = "table", self.module.table(_table_named(stmt))
+        elif isinstance(stmt, ast.IndexStmt):
+            kind, target = "index", self.module.indexes[-1]
+        elif isinstance(stmt, ast.CreatePolicyStmt):
+            kind, target = "policy", self.module.policies[-1]
+        elif isinstance(stmt, ast.CreateFunctionStmt):
+            kind, target = "function", self.module.functions[-1]
+        what = STATEMENT_NAMES.get(type(stmt), type(stmt).__name__.removesuffix("Stmt"))
+        accepted = accept(src, kind, what, found, target.accepted if target is not None else None)
+        if target is not None:
+            target.accepted = accepted
 
     # --- statements --------------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ def load_sample_data(files: list[Path], module: Module, display_root: Path | Non
 
 def parse_sample_file(display_name: str, text: str, module: Module) -> list[SampleStatement]:
     src = SourceText(display_name, text)
-    return [_statement(src, offset, stmt, module) for offset, stmt in parse_statements(src)]
+    return [_statement(src, s.offset, s.node, module) for s in parse_statements(src)]
 
 
 def _statement(src: SourceText, offset: int, stmt, module: Module) -> SampleStatement:

@@ -39,7 +39,8 @@ from .errors import AlreadyExists, DataLossRefused, NotConfigured, StepFailed
 
 PROVIDER_KEY = "__provider"
 APPLIED = "applied"
-NOT_COMPARED = {PROVIDER_KEY, APPLIED, "source"}
+# Where the object came from and the review findings its file accepts: no SQL depends on them.
+NOT_COMPARED = {PROVIDER_KEY, APPLIED, "source", "accepted"}
 
 _databases: dict[tuple, Database] = {}
 _databases_lock = threading.Lock()

@@ -54,6 +54,9 @@ CREATE INDEX idx_prospects_high_priority
     ON prospect_candidates (automation_need_score DESC, contacted)
     WHERE automation_need_score >= 70;
 
+-- pgstack: accept rls_enabled_no_policy: deny-all on purpose: the operator's prospecting pipeline,
+--   no client's data; only the crawler and the admin dashboard use it, with the service role (see
+--   above)
 ALTER TABLE prospect_candidates ENABLE ROW LEVEL SECURITY;
 
 COMMENT ON TABLE prospect_candidates IS

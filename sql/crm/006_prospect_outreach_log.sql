@@ -36,6 +36,8 @@ CREATE INDEX idx_outreach_prospect_id ON prospect_outreach_log (prospect_id);
 CREATE INDEX idx_outreach_status ON prospect_outreach_log (status);
 CREATE INDEX idx_outreach_sent_at ON prospect_outreach_log (sent_at DESC);
 
+-- pgstack: accept rls_enabled_no_policy: deny-all on purpose: the operator's outreach log, like its
+--   parent prospect_candidates; service role only
 ALTER TABLE prospect_outreach_log ENABLE ROW LEVEL SECURITY;
 
 COMMENT ON TABLE prospect_outreach_log IS

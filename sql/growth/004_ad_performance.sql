@@ -34,6 +34,9 @@ CREATE TABLE ad_performance (
     created_at  timestamptz   NOT NULL DEFAULT now(),
     updated_at  timestamptz   NOT NULL DEFAULT now(),
     CONSTRAINT ad_performance_clicks_impressions_check CHECK (clicks <= impressions),
+    -- pgstack: accept unindexed_foreign_keys: idx_ad_performance_campaign_date leads with
+    --   campaign_id, a uuid unique to one campaign, so the lookups by (campaign_id, shop_domain)
+    --   use it; a second index would only cost writes
     CONSTRAINT ad_performance_campaign_id_fkey
         FOREIGN KEY (campaign_id, shop_domain) REFERENCES ad_campaigns (id, shop_domain)
         ON DELETE CASCADE

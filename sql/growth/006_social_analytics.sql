@@ -30,6 +30,9 @@ CREATE TABLE social_analytics (
     engagement_rate numeric(10,6) CONSTRAINT social_analytics_engagement_rate_check
                                   CHECK (engagement_rate >= 0),
     created_at      timestamptz   NOT NULL DEFAULT now(),
+    -- pgstack: accept unindexed_foreign_keys: idx_social_analytics_post_measured leads with
+    --   social_post_id, a uuid unique to one post, so the lookups by (social_post_id, shop_domain,
+    --   platform) use it; a second index would only cost writes
     CONSTRAINT social_analytics_social_post_id_fkey
         FOREIGN KEY (social_post_id, shop_domain, platform)
         REFERENCES social_posts (id, shop_domain, platform)

@@ -72,6 +72,9 @@ CREATE TABLE knowledge_base (
     CONSTRAINT knowledge_base_id_shop_domain_key UNIQUE (id, shop_domain),
     -- A line, not a tree; also the index of the foreign key column.
     CONSTRAINT knowledge_base_previous_version_id_key UNIQUE (previous_version_id),
+    -- pgstack: accept unindexed_foreign_keys: the UNIQUE (previous_version_id) index above finds
+    --   the one row that points at a version, so the lookups by (previous_version_id, shop_domain)
+    --   use it; a second index would only cost writes
     CONSTRAINT knowledge_base_previous_version_id_fkey
         FOREIGN KEY (previous_version_id, shop_domain) REFERENCES knowledge_base (id, shop_domain)
 );

@@ -12,6 +12,8 @@ CREATE TABLE leads (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- pgstack: accept rls_enabled_no_policy: deny-all on purpose: the dev stand-in for the site's leads
+--   table, written and read only by the API with the service role (BYPASSRLS), as in production
 ALTER TABLE leads ENABLE ROW LEVEL SECURITY;
 
 COMMENT ON TABLE leads IS 'Dev stand-in for the site''s leads table (exists already in production).';

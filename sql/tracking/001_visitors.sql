@@ -53,6 +53,9 @@ CREATE TABLE visitors (
 -- its UNIQUE constraint already has one.
 CREATE INDEX idx_visitors_gclid ON visitors (gclid) WHERE gclid IS NOT NULL;
 
+-- pgstack: accept rls_enabled_no_policy: deny-all on purpose: the API writes and reads visitors
+--   with the service role (BYPASSRLS); anon and authenticated must see nothing (see the module
+--   notes above)
 ALTER TABLE visitors ENABLE ROW LEVEL SECURITY;
 
 COMMENT ON TABLE visitors IS

@@ -52,6 +52,8 @@ CREATE INDEX idx_conversions_lead_id ON conversions (lead_id);
 CREATE INDEX idx_conversions_type_converted_at
     ON conversions (conversion_type, converted_at DESC);
 
+-- pgstack: accept rls_enabled_no_policy: deny-all on purpose: written by the CRM webhook and read
+--   by the uploader, both with the service role (BYPASSRLS); anon and authenticated see nothing
 ALTER TABLE conversions ENABLE ROW LEVEL SECURITY;
 
 COMMENT ON TABLE conversions IS

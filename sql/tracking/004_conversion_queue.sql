@@ -50,6 +50,8 @@ CREATE INDEX idx_queue_status_next_retry
     ON conversion_queue (status, next_retry_at)
     WHERE status IN ('pending', 'failed');
 
+-- pgstack: accept rls_enabled_no_policy: deny-all on purpose: only the cron uploader uses the
+--   queue, with the service role (BYPASSRLS); anon and authenticated see nothing
 ALTER TABLE conversion_queue ENABLE ROW LEVEL SECURITY;
 
 COMMENT ON TABLE conversion_queue IS

@@ -1,0 +1,121 @@
+"""Annotations in SQL comments: a reviewer's written acceptance of an advisory finding.
+
+    -- pgstack: accept auth_rls_initplan: <why this finding is acceptable here,
+    --   continued on the next lines, each indented by two spaces after the -->
+    CREATE POLICY ...
+
+An annotation belongs to the statement it precedes (or sits in): the comments between the end
+of the previous statement and the end of this one. It is read with pglast's scanner, so a
+`pgstack:` inside a string or a function body is never mistaken for one. The acceptance
+reaches the object's resource inputs as `accepted: {rule: reason}`, where the policy pack
+(policy/) reads it; a bad annotation stops the run with its file and line.
+"""
+
+from dataclasses import dataclass
+
+from pglast import parser as pg_parser
+
+from .errors import SourceText, SqlModelError
+
+PREFIX = "pgstack:"
+GRAMMAR = "-- pgstack: accept <rule>: <reason>"
+
+# The policy pack's advisory rules and the kind of object each reports a finding on: the
+# statement declaring that object (for a table: CREATE TABLE, ALTER TABLE or COMMENT ON) is
+# where the acceptance goes. tests/test_policy_rules.py checks the pack against these lists.
+ADVISORY_RULES = {
+    "rls_enabled_no_policy": "table",
+    "multiple_permissive_policies": "table",
+    "unindexed_foreign_keys": "table",
+    "no_primary_key": "table",
+    "auth_rls_initplan": "policy",
+    "unindexed_policy_columns": "policy",
+    "duplicate_index": "index",
+    "function_search_path_mutable": "function",
+}
+# Mandatory rules are fixed, never accepted.
+MANDATORY_RULES = frozenset({
+    "rls_disabled_in_public", "rls_disabled", "policy_exists_rls_disabled", "rls_policy_always_true",
+    "rls_references_user_metadata", "security_definer_view", "security_definer_function_search_path",
+    "anon_grants",
+})
+
+STATEMENT_KINDS = {"table": "CREATE TABLE (or an ALTER TABLE or COMMENT ON of it)", "policy": "CREATE POLICY",
+                   "index": "CREATE INDEX", "function": "CREATE FUNCTION"}
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    rule: str
+    reason: str
+    line: int
+
+
+def _body(text: str) -> str:
+    """A comment's text without its delimiters."""
+    return text[2:-2] if text.startswith("/*") else text[2:]
+
+
+def _acceptance(src: SourceText, offset: int, body: str) -> Acceptance:
+    line = src.line_of(offset)
+    verb, _, rest = body.strip()[len(PREFIX):].strip().partition(" ")
+    if verb != "accept":
+        raise SqlModelError(src.name, line, f"unknown pgstack annotation {verb!r}; the form is `{GRAMMAR}`")
+    rule, colon, reason = rest.partition(":")
+    rule, reason = rule.strip(), reason.strip()
+    if rule in MANDATORY_RULES:
+        raise SqlModelError(src.name, line, f"{rule} is a mandatory rule: fix the finding, it cannot be accepted")
+    if rule not in ADVISORY_RULES:
+        raise SqlModelError(src.name, line, f"no advisory rule is named {rule!r} (advisory rules: "
+                                            f"{', '.join(sorted(ADVISORY_RULES))})")
+    if not colon or not reason:
+        raise SqlModelError(src.name, line, f"accepting {rule} needs a written reason: `{GRAMMAR}`")
+    return Acceptance(rule, reason, line)
+
+
+def _continued(src: SourceText, tokens: list, i: int) -> str:
+    """The reason's continuation: the `--` lines right below token i indented two spaces."""
+    parts = []
+    for previous, token in zip(tokens[i:], tokens[i + 1:], strict=False):
+        body = _body(src.text[token.start:token.end + 1])
+        between = src.text[previous.end + 1:token.start]
+        if token.name != "SQL_COMMENT" or between.count("\n") != 1 or between.strip() or not body.startswith("  "):
+            break
+        parts.append(body.strip())
+    return " ".join(parts)
+
+
+def acceptances(src: SourceText, ends: list[int]) -> list[list[Acceptance]]:
+    """For each statement (given by the offsets where they end, in order), the acceptances
+    written above it or inside it."""
+    found: list[list[Acceptance]] = [[] for _ in ends]
+    tokens = list(pg_parser.scan(src.text))
+    for i, token in enumerate(tokens):
+        if token.name not in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        body = _body(src.text[token.start:token.end + 1])
+        if not body.strip().startswith(PREFIX):
+            continue
+        index = next((n for n, end in enumerate(ends) if token.start < end), None)
+        if index is None:
+            raise SqlModelError(src.name, src.line_of(token.start),
+                                "a pgstack annotation must come before the statement it is about")
+        found[index].append(_acceptance(src, token.start, f"{body.strip()} {_continued(src, tokens, i)}".strip()))
+    return found
+
+
+def accept(src: SourceText, kind: str, what: str, found: list[Acceptance],
+           accepted: dict[str, str] | None) -> dict[str, str] | None:
+    """An object's `accepted` input (`accepted`, what earlier statements accepted) with the
+    acceptances of one more statement about it; each must be about that kind of object."""
+    result = dict(accepted or {})
+    for acceptance in found:
+        expected = ADVISORY_RULES[acceptance.rule]
+        if expected != kind:
+            raise SqlModelError(src.name, acceptance.line,
+                                f"{acceptance.rule} findings are about a {expected}: put the annotation above "
+                                f"its {STATEMENT_KINDS[expected]} statement, not above this {what}")
+        if acceptance.rule in result:
+            raise SqlModelError(src.name, acceptance.line, f"{acceptance.rule} is accepted twice for this {kind}")
+        result[acceptance.rule] = acceptance.reason
+    return result or None
