@@ -192,7 +192,7 @@ def test_an_object_the_tool_did_not_make_is_refused_with_a_way_to_adopt_it(datab
     db.execute("CREATE TABLE app.items (id bigint PRIMARY KEY)")
     db.execute("INSERT INTO app.items VALUES (1)")
     with EngineDouble(database, sql_root=root, config=CONFIG) as engine, \
-            pytest.raises(ProviderError, match=r"table app\.items \(app/001_items\.sql:2\) already exists .* adopt"):
+            pytest.raises(ProviderError, match=r"table app\.items \(sql/app/001_items\.sql:2\) already exists .*adopt: true"):
         engine.up()
     assert db.execute("SELECT count(*) FROM app.items").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM information_schema.columns "

@@ -137,7 +137,9 @@ def comparable(conn: psycopg.Connection, module: Module) -> dict:
         tables = {}
         for table in module.tables:
             data = asdict(table)
-            for key in ("source", "schema", "partition_key"):
+            # Where a row came from, and review findings accepted in the file (a comment the
+            # catalog does not keep), are not part of what the object is.
+            for key in ("source", "schema", "partition_key", "accepted"):
                 data.pop(key)
             for column in data["columns"]:
                 column["default"] = scratch.default(table.name, column["name"])
@@ -156,7 +158,7 @@ def comparable(conn: psycopg.Connection, module: Module) -> dict:
             for element, key in zip(data["elements"], keys, strict=True):
                 if element["expression"] is not None:
                     element["expression"] = key
-            for key in ("source", "schema"):
+            for key in ("source", "schema", "accepted"):
                 data.pop(key)
             indexes[data.pop("name")] = data
         policies = {}
@@ -164,7 +166,7 @@ def comparable(conn: psycopg.Connection, module: Module) -> dict:
             data = asdict(policy)
             data["using"], data["with_check"] = scratch.policy(policy.table, policy.name)
             data["roles"] = sorted(data["roles"])
-            for key in ("source", "schema"):
+            for key in ("source", "schema", "accepted"):
                 data.pop(key)
             policies[(data.pop("table"), data.pop("name"))] = data
         functions = {(f.name, f.arguments): {"returns": f.returns, "definition": scratch.function(f.name, f.arguments)}
