@@ -6,7 +6,9 @@ import copy
 import pytest
 
 from components.model import plan
-from components.model.plan import DATA_LOSS, FULL_SCAN, INDEX_BUILD, TABLE_REWRITE
+from components.model.hazards import (
+    ACCESS_EXCLUSIVE, DATA_LOSS, FULL_SCAN, INDEX_BUILD, INDEX_DROPPED, SHARE_LOCK, TABLE_REWRITE,
+)
 from components.model.types import is_widening
 
 TABLE = {
@@ -209,7 +211,7 @@ def test_full_order_with_column_changes_comments_and_rls():
     descriptions = [s.description for s in plan.alter_table(TABLE, new)]
     kinds = [d.split(" ")[0] + " " + d.split(" ")[1] for d in descriptions]
     assert kinds == [
-        "drop constraint", "drop column", "add column", "change type", "add constraint",
+        "drop constraint", "drop column", "add column", "change type", "add check",
         "comment on", "comment on", "enable row",
     ]
 
@@ -282,7 +284,7 @@ INDEX = {"schema": "app", "name": "idx_accounts_email", "table": "accounts", "so
 
 
 def test_create_index_in_a_transaction():
-    steps = plan.create_index(INDEX, concurrently=False)
+    steps = plan.create_index(INDEX, online=False)
     assert sql_of(steps) == [
         'CREATE UNIQUE INDEX "idx_accounts_email" ON "app"."accounts" USING "btree" '
         '("email", (lower(status)) DESC NULLS LAST) INCLUDE ("tenant") WITH (fillfactor=90) WHERE email IS NOT NULL'
@@ -292,32 +294,46 @@ def test_create_index_in_a_transaction():
 
 
 def test_create_index_concurrently_is_not_transactional():
-    steps = plan.create_index(INDEX, concurrently=True)
+    steps = plan.create_index(INDEX, online=True)
     assert sql_of(steps)[0].startswith('CREATE UNIQUE INDEX CONCURRENTLY "idx_accounts_email" ON "app"."accounts"')
     assert steps[0].transactional is False
-    assert INDEX_BUILD not in steps[0].hazards
+    # Still an index build (it reads the whole table), but writes continue: no share lock.
+    assert steps[0].hazards == [INDEX_BUILD]
+    assert plan.create_index(INDEX, online=False)[0].hazards == [INDEX_BUILD, SHARE_LOCK]
 
 
 def test_drop_index_concurrently_or_not():
-    assert sql_of(plan.drop_index(INDEX, concurrently=False)) == ['DROP INDEX IF EXISTS "app"."idx_accounts_email"']
-    steps = plan.drop_index(INDEX, concurrently=True)
+    assert sql_of(plan.drop_index(INDEX, online=False)) == ['DROP INDEX IF EXISTS "app"."idx_accounts_email"']
+    steps = plan.drop_index(INDEX, online=True)
     assert sql_of(steps) == ['DROP INDEX CONCURRENTLY IF EXISTS "app"."idx_accounts_email"']
     assert steps[0].transactional is False
 
 
-def test_index_on_a_partitioned_table_is_never_concurrent():
+def test_index_on_a_partitioned_table_is_built_on_only_then_per_partition_online():
     index = dict(INDEX, partitioned=True)
-    create = plan.create_index(index, concurrently=True)
-    assert "CONCURRENTLY" not in sql_of(create)[0] and create[0].transactional is True
-    assert INDEX_BUILD in create[0].hazards
-    drop = plan.drop_index(index, concurrently=True)
+    create = plan.create_index(index, online=True, partitions=["accounts_2026_01"])
+    assert sql_of(create) == [
+        'CREATE UNIQUE INDEX "idx_accounts_email" ON ONLY "app"."accounts" USING "btree" '
+        '("email", (lower(status)) DESC NULLS LAST) INCLUDE ("tenant") WITH (fillfactor=90) WHERE email IS NOT NULL',
+        'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "accounts_2026_01_idx_accounts_email" ON '
+        '"app"."accounts_2026_01" USING "btree" ("email", (lower(status)) DESC NULLS LAST) INCLUDE ("tenant") '
+        'WITH (fillfactor=90) WHERE email IS NOT NULL',
+        'ALTER INDEX "app"."idx_accounts_email" ATTACH PARTITION "app"."accounts_2026_01_idx_accounts_email"',
+    ]
+    assert [s.transactional for s in create] == [True, False, False]
+    assert [s.hazards for s in create] == [[], [INDEX_BUILD], []]
+    # Offline it is one statement that builds on every partition and blocks writes.
+    assert plan.create_index(index, online=False)[0].hazards == [INDEX_BUILD, SHARE_LOCK]
+    # A partitioned index cannot be dropped CONCURRENTLY.
+    drop = plan.drop_index(index, online=True)
     assert sql_of(drop) == ['DROP INDEX IF EXISTS "app"."idx_accounts_email"'] and drop[0].transactional is True
+    assert drop[0].hazards == [INDEX_DROPPED, ACCESS_EXCLUSIVE]
 
 
 def test_index_with_operator_class():
     index = {"schema": "app", "name": "idx_emb", "table": "docs", "method": "ivfflat",
              "elements": [{"column": "embedding", "opclass": "vector_cosine_ops"}], "with_params": ["lists=100"]}
-    assert sql_of(plan.create_index(index, concurrently=False)) == [
+    assert sql_of(plan.create_index(index, online=False)) == [
         'CREATE INDEX "idx_emb" ON "app"."docs" USING "ivfflat" ("embedding" "vector_cosine_ops") WITH (lists=100)']
 
 

@@ -1,8 +1,12 @@
-"""Annotations in SQL comments: a reviewer's written acceptance of an advisory finding.
+"""Annotations in SQL comments: a reviewer's written acceptance of an advisory finding, or
+approval of a hazardous change.
 
     -- pgstack: accept auth_rls_initplan: <why this finding is acceptable here,
     --   continued on the next lines, each indented by two spaces after the -->
     CREATE POLICY ...
+
+    -- pgstack: approve index_build, share_lock: <why this change is safe on this table>
+    CREATE INDEX ...
 
 An annotation belongs to the statement it precedes (or sits in): the comments between the end
 of the previous statement and the end of this one. It is read with pglast's scanner, so a
@@ -16,9 +20,11 @@ from dataclasses import dataclass
 from pglast import parser as pg_parser
 
 from .errors import SourceText, SqlModelError
+from .hazards import BY_NAME as HAZARDS
 
 PREFIX = "pgstack:"
 GRAMMAR = "-- pgstack: accept <rule>: <reason>"
+APPROVAL = "-- pgstack: approve <hazard>[, <hazard>]: <reason>"
 
 # The policy pack's advisory rules and the kind of object each reports a finding on: the
 # statement declaring that object (for a table: CREATE TABLE, ALTER TABLE or COMMENT ON) is
@@ -46,9 +52,10 @@ STATEMENT_KINDS = {"table": "CREATE TABLE (or an ALTER TABLE or COMMENT ON of it
 
 @dataclass(frozen=True)
 class Acceptance:
-    rule: str
+    rule: str  # an advisory rule, or for an approval a hazard's name
     reason: str
     line: int
+    approval: bool = False
 
 
 def _body(text: str) -> str:
@@ -56,11 +63,25 @@ def _body(text: str) -> str:
     return text[2:-2] if text.startswith("/*") else text[2:]
 
 
-def _acceptance(src: SourceText, offset: int, body: str) -> Acceptance:
+def _approvals(src: SourceText, line: int, rest: str) -> list[Acceptance]:
+    names, colon, reason = rest.partition(":")
+    hazards = [n.strip() for n in names.split(",") if n.strip()]
+    for hazard in hazards:
+        if hazard not in HAZARDS:
+            raise SqlModelError(src.name, line, f"{hazard!r} is not a hazard (hazards: {', '.join(HAZARDS)})")
+    if not hazards or not colon or not reason.strip():
+        raise SqlModelError(src.name, line, f"an approval names the hazards and gives a written reason: `{APPROVAL}`")
+    return [Acceptance(h, reason.strip(), line, approval=True) for h in hazards]
+
+
+def _acceptance(src: SourceText, offset: int, body: str) -> list[Acceptance]:
     line = src.line_of(offset)
     verb, _, rest = body.strip()[len(PREFIX):].strip().partition(" ")
+    if verb == "approve":
+        return _approvals(src, line, rest)
     if verb != "accept":
-        raise SqlModelError(src.name, line, f"unknown pgstack annotation {verb!r}; the form is `{GRAMMAR}`")
+        raise SqlModelError(src.name, line, f"unknown pgstack annotation {verb!r}; the forms are `{GRAMMAR}` "
+                                            f"and `{APPROVAL}`")
     rule, colon, reason = rest.partition(":")
     rule, reason = rule.strip(), reason.strip()
     if rule in MANDATORY_RULES:
@@ -70,7 +91,7 @@ def _acceptance(src: SourceText, offset: int, body: str) -> Acceptance:
                                             f"{', '.join(sorted(ADVISORY_RULES))})")
     if not colon or not reason:
         raise SqlModelError(src.name, line, f"accepting {rule} needs a written reason: `{GRAMMAR}`")
-    return Acceptance(rule, reason, line)
+    return [Acceptance(rule, reason, line)]
 
 
 def _continued(src: SourceText, tokens: list, i: int) -> str:
@@ -100,7 +121,7 @@ def acceptances(src: SourceText, ends: list[int]) -> list[list[Acceptance]]:
         if index is None:
             raise SqlModelError(src.name, src.line_of(token.start),
                                 "a pgstack annotation must come before the statement it is about")
-        found[index].append(_acceptance(src, token.start, f"{body.strip()} {_continued(src, tokens, i)}".strip()))
+        found[index] += _acceptance(src, token.start, f"{body.strip()} {_continued(src, tokens, i)}".strip())
     return found
 
 
@@ -110,6 +131,8 @@ def accept(src: SourceText, kind: str, what: str, found: list[Acceptance],
     acceptances of one more statement about it; each must be about that kind of object."""
     result = dict(accepted or {})
     for acceptance in found:
+        if acceptance.approval:
+            continue
         expected = ADVISORY_RULES[acceptance.rule]
         if expected != kind:
             raise SqlModelError(src.name, acceptance.line,
@@ -118,4 +141,14 @@ def accept(src: SourceText, kind: str, what: str, found: list[Acceptance],
         if acceptance.rule in result:
             raise SqlModelError(src.name, acceptance.line, f"{acceptance.rule} is accepted twice for this {kind}")
         result[acceptance.rule] = acceptance.reason
+    return result or None
+
+
+def approve(src: SourceText, found: list[Acceptance], approved: dict[str, str] | None) -> dict[str, str] | None:
+    """An object's `approved` input with the approvals of one more statement about it."""
+    result = dict(approved or {})
+    for approval in (a for a in found if a.approval):
+        if approval.rule in result:
+            raise SqlModelError(src.name, approval.line, f"{approval.rule} is approved twice for this object")
+        result[approval.rule] = approval.reason
     return result or None

@@ -80,6 +80,8 @@ class Table:
     # Advisory findings of the policy pack accepted in the SQL file: {rule: reason}
     # (model/annotations.py). The same on indexes, policies and functions.
     accepted: dict[str, str] | None = None
+    # Hazards approved in the SQL file for this object's changes: {hazard: reason}
+    approved: dict[str, str] | None = None
 
     @property
     def owned(self) -> bool:
@@ -127,6 +129,8 @@ class Index:
     # CONCURRENTLY. None (left out of the inputs) otherwise.
     partitioned: bool | None = None
     accepted: dict[str, str] | None = None
+    # Hazards approved in the SQL file for this object's changes: {hazard: reason}
+    approved: dict[str, str] | None = None
 
     def inputs(self) -> dict:
         return _clean(asdict(self))
@@ -144,6 +148,8 @@ class Policy:
     using: str | None = None
     with_check: str | None = None
     accepted: dict[str, str] | None = None
+    # Hazards approved in the SQL file for this object's changes: {hazard: reason}
+    approved: dict[str, str] | None = None
 
     def inputs(self) -> dict:
         return _clean(asdict(self))
@@ -158,6 +164,8 @@ class Function:
     returns: str
     definition: str  # canonical CREATE OR REPLACE FUNCTION, schema-qualified
     accepted: dict[str, str] | None = None
+    # Hazards approved in the SQL file for this object's changes: {hazard: reason}
+    approved: dict[str, str] | None = None
 
     def inputs(self) -> dict:
         return _clean(asdict(self))
@@ -171,6 +179,7 @@ class Trigger:
     source: str
     function: str  # schema-qualified function name
     definition: str  # canonical CREATE OR REPLACE TRIGGER
+    approved: dict[str, str] | None = None  # hazards approved in the SQL file
 
     def inputs(self) -> dict:
         return _clean(asdict(self))
@@ -183,6 +192,7 @@ class View:
     source: str
     definition: str  # canonical CREATE OR REPLACE VIEW
     tables: list[str] = field(default_factory=list)  # module tables it reads, for ordering
+    approved: dict[str, str] | None = None  # hazards approved in the SQL file
 
     def inputs(self) -> dict:
         data = _clean(asdict(self))

@@ -15,7 +15,7 @@ from pglast import parser as pg_parser
 from pglast.enums import AlterTableType, ConstrType, ObjectType, RoleSpecType, SortByDir, SortByNulls
 from pglast.stream import RawStream
 
-from .annotations import Acceptance, accept, acceptances
+from .annotations import Acceptance, accept, acceptances, approve
 from .declared import DeclaredTables
 from .errors import SourceText, SqlModelError, read_source
 from .names import constraint_name
@@ -299,7 +299,7 @@ class ModuleParser:
 
     def _accept(self, src: SourceText, stmt, found: list[Acceptance]) -> None:
         """Record the findings a statement's annotations accept on the object it declares."""
-        target: Table | Index | Policy | Function | None = None
+        target: Table | Index | Policy | Function | Trigger | View | None = None
         kind = "statement"
         if isinstance(stmt, (ast.CreateStmt, ast.AlterTableStmt, ast.CommentStmt)):
             kind, target = "table", self.module.table(_table_named(stmt))
@@ -309,9 +309,19 @@ class ModuleParser:
             kind, target = "policy", self.module.policies[-1]
         elif isinstance(stmt, ast.CreateFunctionStmt):
             kind, target = "function", self.module.functions[-1]
+        elif isinstance(stmt, ast.CreateTrigStmt):
+            kind, target = "trigger", self.module.triggers[-1]
+        elif isinstance(stmt, ast.ViewStmt):
+            kind, target = "view", self.module.views[-1]
         what = STATEMENT_NAMES.get(type(stmt), type(stmt).__name__.removesuffix("Stmt"))
-        accepted = accept(src, kind, what, found, target.accepted if target is not None else None)
-        if target is not None:
+        if any(a.approval for a in found):
+            if target is None:
+                raise SqlModelError(src.name, next(a.line for a in found if a.approval),
+                                    f"an approval goes above the statement of the object whose change it approves, "
+                                    f"not above this {what}")
+            target.approved = approve(src, found, target.approved)
+        accepted = accept(src, kind, what, found, getattr(target, "accepted", None))
+        if target is not None and hasattr(target, "accepted"):
             target.accepted = accepted
 
     # --- statements --------------------------------------------------------------------------

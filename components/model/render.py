@@ -90,10 +90,16 @@ def index_element(element: dict) -> sql.Composable:
     return sql.SQL(" ").join(parts)
 
 
-def create_index(index: dict, concurrently: bool = False) -> sql.Composable:
-    query = sql.SQL("CREATE {unique}INDEX {concurrently}{name} ON {table} USING {method} ({elements})").format(
+def create_index(index: dict, concurrently: bool = False, only: bool = False,
+                 if_not_exists: bool = False) -> sql.Composable:
+    """`only`: on a partitioned table itself, not its partitions (ON ONLY); `if_not_exists`: for
+    a step that is run again after a fault."""
+    query = sql.SQL(
+        "CREATE {unique}INDEX {concurrently}{exists}{name} ON {only}{table} USING {method} ({elements})").format(
         unique=sql.SQL("UNIQUE " if index.get("unique") else ""),
         concurrently=sql.SQL("CONCURRENTLY " if concurrently else ""),
+        exists=sql.SQL("IF NOT EXISTS " if if_not_exists else ""),
+        only=sql.SQL("ONLY " if only else ""),
         name=sql.Identifier(index["name"]),
         table=qualified(index["schema"], index["table"]),
         method=sql.Identifier(index.get("method", "btree")),

@@ -28,19 +28,26 @@ from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.output import UNKNOWN
 from pulumi.runtime.rpc import contains_unknowns
 
-from ..model.plan import DATA_LOSS, Step
+from ..model.hazards import AUTHORIZATION, UNTRACKABLE
+from ..model.plan import Step, Timeout
 from ..settings import NAMESPACE, ProviderSettings, provider_settings
 from . import journal
 from .database import Database
-from .errors import AlreadyExists, DataLossRefused, NotConfigured, StepFailed
+from .errors import AlreadyExists, HazardRefused, NotConfigured, StepFailed
 
 PROVIDER_KEY = "__provider"
 APPLIED = "applied"
-# Where the object came from and the review findings its file accepts: no SQL depends on them.
-NOT_COMPARED = {PROVIDER_KEY, APPLIED, "source", "accepted"}
+PLAN = "plan"  # computed by check: what `up` will run, shown by `pulumi preview --diff`
+APPROVED = "approved"  # hazards approved in the SQL file: {hazard: reason}
+# Not part of the object's definition, so no SQL depends on them: where it came from, what was
+# applied, what the preview plans, the hazards approved and the review findings accepted.
+NOT_COMPARED = {PROVIDER_KEY, APPLIED, "source", "accepted", PLAN, APPROVED}
+# Hazards that are about the rows of a table: none apply to a table without any.
+ROW_HAZARDS_EXEMPT = {AUTHORIZATION.name, UNTRACKABLE.name}
 
 _databases: dict[tuple, Database] = {}
 _databases_lock = threading.Lock()
@@ -57,8 +64,9 @@ def database_for(settings: ProviderSettings) -> Database:
 
 
 def definition(props: dict) -> dict:
-    """The part of inputs/outputs that describes the object (what diff compares)."""
-    return {k: v for k, v in props.items() if k not in NOT_COMPARED}
+    """The part of inputs/outputs that describes the object (what diff compares). Keys starting
+    with "_" are what a plan was told about the database, never part of the object."""
+    return {k: v for k, v in props.items() if k not in NOT_COMPARED and not k.startswith("_")}
 
 
 def located(new: dict, inputs: dict) -> dict:
@@ -110,6 +118,10 @@ class CatalogObjectProvider(ResourceProvider):
     def comparable(self, props: dict) -> dict:
         """The definition as diff compares it (a kind may ignore what no ALTER can change)."""
         return definition(props)
+
+    def table_of(self, props: dict) -> tuple[str, str] | None:
+        """The table whose rows a change of this object touches (None: no table)."""
+        return None
 
     def plan_create(self, props: dict) -> list[Step]:
         raise NotImplementedError
@@ -169,28 +181,50 @@ class CatalogObjectProvider(ResourceProvider):
         if not changed:
             return DiffResult(changes=False)
         replaces = [k for k in changed if k in self.replace_on]
-        if not replaces:
-            # Refused at preview, not only at `up`: a data-losing step names its file:line now.
-            new = located(definition(news), news)
-            self._refuse_data_loss(new, self.plan_update(definition(olds), new))
+        # A step the stack does not accept was refused by check, which plans from the live
+        # object as `up` will: the preview fails there, naming the file and line.
         return DiffResult(changes=True, replaces=replaces or None,
                           delete_before_replace=self.delete_before_replace if replaces else None)
 
+    def check(self, olds: dict, news: dict) -> CheckResult:
+        """The declared inputs, plus `plan`: the statements `up` will run, each with its hazards,
+        planned from the live database as `up` will plan them. A step with a hazard the stack
+        does not accept is refused here, so `pulumi preview` fails naming it."""
+        new = located(definition(news), news)
+        if contains_unknowns(new):  # depends on objects this deployment creates first
+            return CheckResult({**news, PLAN: UNKNOWN}, [])
+        recorded = {**definition(olds), APPLIED: olds[APPLIED]} if APPLIED in olds else None
+        with self._db.session() as conn, conn.transaction(force_rollback=True), conn.cursor() as cur:
+            self._set_local(cur, new)
+            steps = self._plan_live(cur, new, recorded)
+        self._refuse(new, steps, news.get(APPROVED))
+        return CheckResult({**news, PLAN: [describe(step) for step in steps]}, [])
+
     def create(self, props: dict) -> CreateResult:
         new = located(definition(props), props)
-        applied = self._converge(new, recorded=None)
-        return CreateResult(self.object_id(new), {**definition(props), APPLIED: applied})
+        applied = self._converge(new, recorded=None, approved=props.get(APPROVED))
+        return CreateResult(self.object_id(new), self._outputs(props, applied))
 
     def update(self, id_: str, olds: dict, news: dict) -> UpdateResult:
         new = located(definition(news), news)
-        applied = self._converge(new, recorded={**definition(olds), APPLIED: olds.get(APPLIED, {})})
-        return UpdateResult({**definition(news), APPLIED: applied})
+        applied = self._converge(new, recorded={**definition(olds), APPLIED: olds.get(APPLIED, {})},
+                                 approved=news.get(APPROVED))
+        return UpdateResult(self._outputs(news, applied))
 
     def delete(self, id_: str, props: dict) -> None:
+        # Approvals travel in the state: annotating the statement and running `up` first lets
+        # the next `up`, where the statement is gone, drop the object.
         old = located(definition(props), props)
         with self._db.session() as conn:
             self._db.with_lock_retries(conn, f"delete {self.kind} {self.object_id(old)}",
-                                       lambda: self._delete_attempt(conn, old))
+                                       lambda: self._delete_attempt(conn, old, props.get(APPROVED)))
+
+    @staticmethod
+    def _outputs(props: dict, applied: dict) -> dict:
+        outputs = {**definition(props), APPLIED: applied}
+        if props.get(APPROVED):
+            outputs[APPROVED] = props[APPROVED]
+        return outputs
 
     def read(self, id_: str, props: dict) -> ReadResult:
         with self._db.session() as conn, conn.transaction(), conn.cursor() as cur:
@@ -204,11 +238,11 @@ class CatalogObjectProvider(ResourceProvider):
 
     # --- converging ----------------------------------------------------------------------------
 
-    def _converge(self, new: dict, recorded: dict | None) -> dict:
+    def _converge(self, new: dict, recorded: dict | None, approved: dict | None) -> dict:
         """Bring the object to `new` from whatever the database holds; the applied fingerprints."""
         with self._db.session() as conn:
             return self._db.with_lock_retries(conn, f"{self.kind} {self.object_id(new)}",
-                                              lambda: self._attempt(conn, new, recorded))
+                                              lambda: self._attempt(conn, new, recorded, approved))
 
     def _set_local(self, cur, props: dict) -> None:
         cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(
@@ -216,39 +250,68 @@ class CatalogObjectProvider(ResourceProvider):
         for name, value in self.session_settings.items():
             cur.execute("SELECT set_config(%s, %s, true)", (name, value))
 
-    def _attempt(self, conn: psycopg.Connection, new: dict, recorded: dict | None) -> dict:
+    def _plan_live(self, cur, new: dict, recorded: dict | None) -> list[Step]:
+        """The steps from the live object (and what the journal, else the state, says was last
+        applied to it) to `new`, with the hazards they really carry on this database."""
+        live = type(self).introspect(cur, new)
+        steps = self.plan_towards(journal.read(cur, self.journal_key(new)) or recorded, live, new)
+        table = self.table_of(new)
+        if steps and table is not None and _empty(cur, *table):
+            for step in steps:  # a table with no rows loses, waits for and rewrites nothing
+                step.hazards = [h for h in step.hazards if h.name in ROW_HAZARDS_EXEMPT]
+        return steps
+
+    def _attempt(self, conn: psycopg.Connection, new: dict, recorded: dict | None, approved: dict | None) -> dict:
+        """One try: plan from the live object and run the plan. Steps run in the plan's
+        transaction up to the first one that must run on its own; each of those runs after what
+        came before it committed, and the object is read back and journaled at the end."""
         key = self.journal_key(new)
         with self._db.transaction(conn, self.search_path(new)) as cur:
             self._set_local(cur, new)
-            live = type(self).introspect(cur, new)
-            steps = self.plan_towards(journal.read(cur, key) or recorded, live, new)
-            self._refuse_data_loss(new, steps)
-            in_tx = [s for s in steps if s.transactional]
-            alone = [s for s in steps if not s.transactional]
-            self._run(cur, new, in_tx, local=True)
-            if not alone:
+            before = journal.read(cur, key)
+            steps = self._plan_live(cur, new, recorded)
+            self._refuse(new, steps, approved)
+            lead = _leading_transactional(steps)
+            self._run(cur, new, steps[:lead], local=True)
+            if lead == len(steps):
                 applied = self.fingerprints(new, type(self).introspect(cur, new) or {})
                 if steps:  # read back and recorded before COMMIT: both land, or neither
                     journal.write(cur, key, new, applied)
                 return applied
-            # What runs alone runs after this commits: the journal says the object is this
-            # tool's, with nothing known applied, so an interrupted build is redone next time.
-            journal.write(cur, key, new, {})
-        with self._db.deployment_lock(conn), conn.cursor() as cur:
-            self._db.configure_session(cur, self.search_path(new))
-            try:
-                self._run(cur, new, alone, local=False)
-            except StepFailed:
-                cur.execute("RESET ROLE")
-                self.after_failed_step(cur, new)
-                raise
-            cur.execute("RESET ROLE")
+            # The rest runs after this commits. Until it is done the journal keeps what was
+            # applied before (or, for a new object, says it is this tool's with nothing known
+            # applied), so an interrupted change is planned again from the live object.
+            if before is None:
+                base = recorded or {**new, APPLIED: {}}
+                journal.write(cur, key, base, base.get(APPLIED, {}))
+        for group in _groups(steps[lead:]):
+            if group[0].transactional:
+                with self._db.transaction(conn, self.search_path(new)) as cur:
+                    self._set_local(cur, new)
+                    self._run(cur, new, group, local=True)
+            else:
+                self._run_alone(conn, new, group[0])
+        with self._db.transaction(conn, self.search_path(new)) as cur:
+            self._set_local(cur, new)
             applied = self.fingerprints(new, type(self).introspect(cur, new) or {})
-        with conn.transaction(), conn.cursor() as cur:
             journal.write(cur, key, new, applied)
         return applied
 
-    def _delete_attempt(self, conn: psycopg.Connection, old: dict) -> None:
+    def _run_alone(self, conn: psycopg.Connection, props: dict, step: Step) -> None:
+        """A step outside any transaction block (CONCURRENTLY), holding the deployment lock."""
+        with self._db.deployment_lock(conn), conn.cursor() as cur:
+            self._db.configure_session(cur, self.search_path(props), self._timeout(step))
+            try:
+                self._run(cur, props, [step], local=False)
+            except StepFailed:
+                cur.execute("RESET ROLE")
+                self.after_failed_step(cur, props)
+                raise
+            finally:
+                if not conn.broken:
+                    cur.execute("RESET ROLE")
+
+    def _delete_attempt(self, conn: psycopg.Connection, old: dict, approved: dict | None) -> None:
         key = self.journal_key(old)
         with self._db.transaction(conn, self.search_path(old)) as cur:
             self._set_local(cur, old)
@@ -256,15 +319,24 @@ class CatalogObjectProvider(ResourceProvider):
                 journal.forget(cur, key)  # already gone: nothing to do
                 return
             steps = self.plan_delete(old)
-            self._refuse_data_loss(old, steps)
-            self._run(cur, old, [s for s in steps if s.transactional], local=True)
+            self._refuse(old, steps, approved)
+            lead = _leading_transactional(steps)
+            self._run(cur, old, steps[:lead], local=True)
+            if lead == len(steps):
+                journal.forget(cur, key)
+                return
+        for group in _groups(steps[lead:]):
+            if group[0].transactional:
+                with self._db.transaction(conn, self.search_path(old)) as cur:
+                    self._run(cur, old, group, local=True)
+            else:
+                self._run_alone(conn, old, group[0])
+        with conn.transaction(), conn.cursor() as cur:
             journal.forget(cur, key)
-            alone = [s for s in steps if not s.transactional]
-        if alone:
-            with self._db.deployment_lock(conn), conn.cursor() as cur:
-                self._db.configure_session(cur, self.search_path(old))
-                self._run(cur, old, alone, local=False)
-                cur.execute("RESET ROLE")
+
+    def _timeout(self, step: Step) -> int:
+        safety = self._safety
+        return safety.build_timeout if step.timeout is Timeout.BUILD else safety.statement_timeout
 
     def _run(self, cur, props: dict, steps: list[Step], local: bool) -> None:
         """Run `steps`; those the owner does run after SET ROLE owner, the handover before."""
@@ -275,19 +347,20 @@ class CatalogObjectProvider(ResourceProvider):
                 role = sql.SQL("ROLE {}").format(sql.Identifier(props["owner"])) if as_owner else sql.SQL("ROLE NONE")
                 cur.execute(sql.SQL("SET LOCAL {}" if local else "SET {}").format(role))
                 acting_as_owner = as_owner
+            if local and step.timeout is Timeout.BUILD:
+                cur.execute("SELECT set_config('statement_timeout', %s, true)", (f"{self._timeout(step)}ms",))
             self._execute(cur, props, step)
         if acting_as_owner and local:
             cur.execute("RESET ROLE")  # the journal is written as the deploying user
 
-    def _refuse_data_loss(self, props: dict, steps: list[Step]) -> None:
-        losing = [s for s in steps if DATA_LOSS in s.hazards]
-        if losing and not self._safety.allow_data_loss:
-            raise DataLossRefused(
-                f"{self.kind} {self.object_id(props)} ({props.get('source', 'unknown source')}): refusing to "
-                + "; ".join(s.description for s in losing)
-                + f". Nothing was changed. This step loses data; to allow it, set "
-                f"`{NAMESPACE}:safety` allow_data_loss: true for this stack (or keep the object declared)."
-            )
+    def _refuse(self, props: dict, steps: list[Step], approved: dict | None) -> None:
+        """Refuse the whole plan if a step has a hazard neither the stack nor the SQL file
+        approves; nothing runs."""
+        approved = approved or {}
+        refused = [(step, hazard) for step in steps for hazard in step.hazards
+                   if not self._safety.accepts(hazard.name) and hazard.name not in approved]
+        if refused:
+            raise HazardRefused(f"{self.kind} {self.object_id(props)}", props.get("source", "unknown source"), refused)
 
     def _execute(self, cur, props: dict, step: Step) -> None:
         try:
@@ -299,3 +372,44 @@ class CatalogObjectProvider(ResourceProvider):
                 raise
             where = f"{self.kind} {self.object_id(props)} ({props.get('source', 'unknown source')})"
             raise StepFailed(where, step.description, exc, rolled_back=step.transactional) from None
+
+
+def describe(step: Step) -> str:
+    """A step as `pulumi preview --diff` shows it: what it does, the SQL, and its hazards."""
+    text = f"{step.description}: {step.statement.as_string(None)}"
+    if not step.transactional:
+        text += "  [runs on its own, outside the transaction]"
+    for hazard in step.hazards:
+        text += f"  [hazard {hazard.describe()}]"
+    return text
+
+
+def _leading_transactional(steps: list[Step]) -> int:
+    return next((i for i, step in enumerate(steps) if not step.transactional), len(steps))
+
+
+def _groups(steps: list[Step]) -> list[list[Step]]:
+    """Consecutive transactional steps together; each other step alone."""
+    groups: list[list[Step]] = []
+    for step in steps:
+        if step.transactional and groups and groups[-1][0].transactional:
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+    return groups
+
+
+# The size of a table's data files, over its partitions when it has any (pg_partition_tree lists
+# nothing for a plain table); a table that does not exist has none.
+EMPTY = """
+WITH t AS (SELECT to_regclass(format('%%I.%%I', %s::text, %s::text)) AS oid)
+SELECT coalesce((SELECT sum(pg_relation_size(relid)) FROM pg_partition_tree(t.oid)), pg_relation_size(t.oid), 0) = 0
+FROM t
+"""
+
+
+def _empty(cur, schema: str, table: str) -> bool:
+    """Whether a table (with its partitions) has no data page at all: not one row, live or dead.
+    A table that does not exist yet is created empty."""
+    row = cur.execute(EMPTY, (schema, table)).fetchone()
+    return bool(row and row[0])

@@ -164,3 +164,14 @@ def sample_data(cur: Cursor, inputs: dict) -> dict | None:
     assert row is not None, "count(*) returns one row"
     found = row[0]
     return {} if found == len(tables) else None
+
+
+PARTITIONS = """
+SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = to_regclass(format('%I.%I', %s::text, %s::text)) ORDER BY c.relname
+"""
+
+
+def partitions(cur: Cursor, schema: str, table: str) -> list[str]:
+    """The partitions of a partitioned table, by name."""
+    return [row[0] for row in cur.execute(PARTITIONS, (schema, table)).fetchall()]

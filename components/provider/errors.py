@@ -10,8 +10,18 @@ class ProviderError(PgstackError):
     """A change the provider refused or could not complete."""
 
 
-class DataLossRefused(ProviderError):
-    """A planned step would lose data and the stack's safety settings do not allow it."""
+class HazardRefused(ProviderError):
+    """A planned step has a hazard that neither the stack (pgstack:safety allow_hazards) nor the
+    SQL file (an approval next to the statement) accepts. Nothing was run."""
+
+    def __init__(self, what: str, source: str, refused: list):
+        names = sorted({hazard.name for _, hazard in refused})
+        lines = "; ".join(f"{step.description} [{hazard.describe()}]" for step, hazard in refused)
+        super().__init__(
+            f"{what} ({source}): refusing to {lines}. Nothing was changed. To approve this change, write "
+            f"`-- pgstack: approve {', '.join(names)}: <why it is safe>` on the line above the statement in "
+            f"{source.rsplit(':', 1)[0]} (reviewed in the pull request), or accept it for the whole stack with "
+            f"pgstack:safety allow_hazards: [{', '.join(names)}].")
 
 
 class AlreadyExists(ProviderError):

@@ -31,13 +31,31 @@ class TableProvider(CatalogObjectProvider):
         if live is not None and extends_only(new):
             # The table is someone else's: whether this resource exists is whether its columns do.
             live = self._managed_keys(new, live) or None
+        if live is not None and recorded is not None:
+            recorded = self._with_declared_live(recorded, live, new)
         return super().plan_towards(recorded, live, new)
+
+    @staticmethod
+    def _with_declared_live(recorded: dict, live: dict, new: dict) -> dict:
+        """What was last recorded, plus the declared columns and constraints that exist live
+        without being recorded: an interrupted change (online steps run after the first
+        transaction commits) made them, and they must not be added twice."""
+        result = dict(recorded)
+        for collection, prefix in (("columns", "column:"), ("constraints", "constraint:")):
+            known = {item["name"] for item in recorded.get(collection, [])}
+            made = [live[prefix + item["name"]][1] for item in new.get(collection, [])
+                    if item["name"] not in known and prefix + item["name"] in live]
+            result[collection] = list(recorded.get(collection, [])) + made
+        return result
 
     def plan_create(self, props):
         return plan.create_table(props)
 
+    def table_of(self, props):
+        return props["schema"], props["name"]
+
     def plan_update(self, old, new):
-        return plan.alter_table(old, new)
+        return plan.alter_table(old, new, self._safety.online_changes)
 
     def plan_delete(self, props):
         return plan.drop_table(props)
@@ -80,39 +98,61 @@ class TableProvider(CatalogObjectProvider):
 
 class IndexProvider(CatalogObjectProvider):
     kind = "index"
-    # PostgreSQL has no ALTER for an index definition: any change rebuilds it.
-    replace_on = ("schema", "name", "table", "elements", "unique", "method", "include", "where",
-                  "with_params", "drift")
+    # A changed definition is an update: rebuilt in one transaction, or, online, built under a
+    # temporary name and swapped in, so the index never goes missing.
+    replace_on = ("schema", "name", "table")
     introspect = staticmethod(catalog.index)
 
+    @property
+    def _online(self) -> bool:
+        return self._safety.online_changes
+
+    def table_of(self, props):
+        return props["schema"], props["table"]
+
+    def _plan_live(self, cur, new, recorded):
+        # What the plan needs to know of the database besides the index itself: the partitions
+        # of a partitioned table, and a swap an interrupted change left behind.
+        extra = {}
+        if new.get("partitioned") and self._online:
+            extra["_partitions"] = catalog.partitions(cur, new["schema"], new["table"])
+        swap = catalog.index(cur, {**new, "name": plan.swap_name(new)})
+        if swap is not None:
+            extra["_swap"] = swap["definition"][0]
+        return super()._plan_live(cur, {**new, **extra}, recorded)
+
     def plan_create(self, props):
-        return plan.create_index(props, self._safety.concurrent_indexes)
+        return plan.create_index(props, self._online, props.get("_partitions"))
 
     def plan_update(self, old, new):
-        return []  # every definition change is a replacement
+        return plan.change_index(old, new, self._online) if self.comparable(old) != self.comparable(new) else []
 
     def plan_delete(self, props):
-        return plan.drop_index(props, self._safety.concurrent_indexes)
+        return plan.drop_index(props, self._online)
 
     def plan_towards(self, recorded, live, new):
+        swap = new.get("_swap")
+        leftover = plan.drop_index({**new, "name": plan.swap_name(new)}, self._online) if swap else []
         if live is None:
-            return self.plan_create(new)
+            if swap and not swap.endswith(catalog.INVALID_INDEX) and recorded is not None:
+                # An interrupted swap dropped the old index: the new one only needs its name.
+                return plan.rename_index(plan.swap_name(new), new)
+            return leftover + self.plan_create(new)
         if recorded is None:
             raise AlreadyExists(self.kind, self.object_id(new), new.get("source", "unknown source"))
         built = live["definition"][0]
         applied = recorded.get(APPLIED, {}).get("definition")
-        same = self.comparable(recorded) == self.comparable(new)
-        # As last applied; or the build this tool started (applied unknown) finished.
-        if same and not built.endswith(catalog.INVALID_INDEX) and applied in (built, None):
-            return []
-        # An interrupted concurrent build left an INVALID index, or the index is not what was
-        # last applied: build it again.
-        return plan.drop_index(new, self._safety.concurrent_indexes) + self.plan_create(new)
+        if built.endswith(catalog.INVALID_INDEX):  # an interrupted concurrent build: build it again
+            return leftover + plan.drop_index(new, self._online) + self.plan_create(new)
+        if self.comparable(recorded) == self.comparable(new) and applied in (built, None):
+            return leftover  # as last applied, or the build this tool started finished
+        return plan.change_index(self.reconcile(recorded, live), new, self._online)
 
     def after_failed_step(self, cur, props):
         # A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind.
-        for step in plan.drop_index(props, concurrently=False):
-            cur.execute(step.statement)
+        for name in (props["name"], plan.swap_name(props)):
+            for step in plan.drop_index({**props, "name": name, "partitioned": True}, online=False):
+                cur.execute(step.statement)
 
 
 class PartitionProvider(CatalogObjectProvider):
@@ -123,6 +163,9 @@ class PartitionProvider(CatalogObjectProvider):
     # bounds drifted.
     replace_on = ("schema", "name", "table", "from", "to", "bound")
     introspect = staticmethod(catalog.partition)
+
+    def table_of(self, props):
+        return props["schema"], props["name"]  # dropping an empty partition loses nothing
 
     # Bounds of a timestamptz key are read back in the session time zone: fix it, so the
     # fingerprint does not depend on the server's or the client's TimeZone.
@@ -161,8 +204,10 @@ class PolicyProvider(CatalogObjectProvider):
 
 class FunctionProvider(CatalogObjectProvider):
     kind = "function"
-    # A different signature or return type is a different function for PostgreSQL.
-    replace_on = ("schema", "name", "arguments", "returns")
+    # A different signature is a different function for PostgreSQL: the new one is created
+    # beside the old (create before delete). A new return type is an update: dropped and created
+    # again in one transaction, as CREATE OR REPLACE cannot change it.
+    replace_on = ("schema", "name", "arguments")
     delete_before_replace = False
     introspect = staticmethod(catalog.function)
 
@@ -173,6 +218,8 @@ class FunctionProvider(CatalogObjectProvider):
         return plan.create_or_replace("function", props)
 
     def plan_update(self, old, new):
+        if old.get("returns") != new.get("returns"):
+            return plan.replace_function(old, new)
         return plan.create_or_replace("function", new)
 
     def plan_delete(self, props):

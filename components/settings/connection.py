@@ -5,10 +5,11 @@ stack config the engine hands it): the `db_*` keys and `safety`, nothing else.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 
+from ..model.hazards import BY_NAME, DATA_LOSS
 from .base import ConfigError, Duration, Flag, Port, Settings, SslMode, as_postgres_duration, structured, validated
 
 
@@ -30,14 +31,37 @@ class Connection(Settings):
         return args
 
 
+def _hazard_names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"must be a list of hazard names, or [all] (hazards: {', '.join(BY_NAME)})")
+    if [str(v).lower() for v in value] == ["all"]:
+        return tuple(BY_NAME)
+    for item in value:
+        if item not in BY_NAME:
+            raise ValueError(f"{item!r} is not a hazard (hazards: {', '.join(BY_NAME)}, or all)")
+    return tuple(dict.fromkeys(value))
+
+
 class Safety(Settings):
     """`pgstack:safety`: what a change may do to this stack's data, and how long it may wait."""
 
-    allow_data_loss: Flag = False
+    # The hazards this stack accepts without a per-statement approval in the SQL file.
+    allow_hazards: Annotated[tuple[str, ...], BeforeValidator(_hazard_names)] = ()
+    allow_data_loss: Flag = False  # the same as data_loss in allow_hazards
+    # Online strategies for busy tables: CONCURRENTLY, NOT VALID + VALIDATE (see model/plan).
+    online: Flag = False
+    concurrent_indexes: Flag = False  # the older name of `online`
     lock_timeout: Duration = 5_000  # each try of a step waits this long for its locks
     lock_budget: Duration = 60_000  # tries are repeated, with backoff, for this long in all
     statement_timeout: Duration = 300_000
-    concurrent_indexes: Flag = False
+    build_timeout: Duration = 3_600_000  # index builds and VALIDATE, which read the whole table
+
+    @property
+    def online_changes(self) -> bool:
+        return self.online or self.concurrent_indexes
+
+    def accepts(self, hazard: str) -> bool:
+        return hazard in self.allow_hazards or (hazard == DATA_LOSS.name and self.allow_data_loss)
 
     def timeouts(self) -> dict[str, str]:
         """The session settings every statement of a change runs under."""

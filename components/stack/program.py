@@ -18,6 +18,7 @@ from pathlib import Path
 import pulumi
 import pulumi_postgresql as postgresql
 
+from ..model.hazards import DATA_LOSS
 from ..settings import NAMESPACE, ConfigError, StackSettings, read_settings
 from ..settings.connection import read_password
 from .grants import StackGrants, StackGrantsArgs
@@ -67,7 +68,8 @@ def declare(settings: StackSettings, stack: LoadedStack, config: pulumi.Config,
     components: dict[str, SchemaModule] = {}
     prerequisites = tuple(roles.resources)
     for loaded in stack.modules:
-        component = SchemaModule(SchemaModuleArgs(loaded, tables, pg_provider, roles.owner, prerequisites, today))
+        component = SchemaModule(SchemaModuleArgs(loaded, tables, pg_provider, roles.owner, prerequisites, today,
+                                                  data_loss_accepted=settings.safety.accepts(DATA_LOSS.name)))
         components[loaded.name] = component
         if loaded.builtin:  # policies call auth.uid(): it must exist first
             prerequisites += tuple(component.functions.values())

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_postgresql as postgresql
 
 from ..model.declared import DeclaredTables
+from ..model.hazards import DATA_LOSS
 from ..model.objects import Table
 from ..model.partitions import monthly_partitions
 from . import resources
@@ -49,6 +50,9 @@ class SchemaModuleArgs:
     # schema, the auth functions. Everything else waits for its table.
     prerequisites: tuple[pulumi.Resource, ...] = ()
     today: date | None = None  # which monthly partitions exist; tests inject it
+    # Whether the stack accepts losing data (safety); else data-bearing resources are protected,
+    # so removing one fails the preview before anything is touched.
+    data_loss_accepted: bool = True
 
 
 class SchemaModule(pulumi.ComponentResource):
@@ -77,6 +81,13 @@ class SchemaModule(pulumi.ComponentResource):
         # Resource names carry the module: two modules may both touch public.leads (one
         # creates it, one adds columns), and URNs must stay unique.
         return f"{self._module.name}/" + ".".join(parts)
+
+    def _protected(self, approved: dict | None) -> pulumi.ResourceOptions:
+        """`protect` for a resource that holds rows, unless the stack or its SQL file (an
+        `approve data_loss` annotation, applied by one `up` before the statement is removed)
+        accepts losing them."""
+        accepted = self._args.data_loss_accepted or DATA_LOSS.name in (approved or {})
+        return pulumi.ResourceOptions(protect=not accepted)
 
     def _after(self, depends_on: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=depends_on))
@@ -125,7 +136,8 @@ class SchemaModule(pulumi.ComponentResource):
             if not table.owned and earlier is not None:
                 depends.append(earlier)  # created by an earlier module
             resource = resources.Table(self._named(table.schema, table.name), self._table_inputs(table),
-                                       self._after(depends))
+                                       pulumi.ResourceOptions.merge(self._after(depends),
+                                                                    self._protected(table.approved)))
             own[table.name] = resource
             # A module that only extends a table registers too: its columns are what later
             # modules' indexes and foreign keys may need.
@@ -144,7 +156,7 @@ class SchemaModule(pulumi.ComponentResource):
                 props = dict(partition.inputs(), schema=self.schema_name, table=self.tables[spec.table].name,
                              owner=self._args.owner)
                 partitions.append(resources.Partition(self._named(partition.schema, partition.name), props,
-                                                      self._child))
+                                                      pulumi.ResourceOptions.merge(self._child, self._protected(None))))
         return partitions
 
     def _indexes(self) -> list[pulumi.Resource]:

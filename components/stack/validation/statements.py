@@ -183,7 +183,7 @@ def object_statements(settings: StackSettings, declared: DeclaredTables, loaded:
     for function in module.functions:
         statements += of(function.source, plan.create_or_replace("function", function.inputs()))
     for index in module.indexes:
-        statements += of(index.source, plan.create_index(index.inputs(), concurrently=False), owned(index.table))
+        statements += of(index.source, plan.create_index(index.inputs(), online=False), owned(index.table))
     for policy in module.policies:  # as the connecting user, as the program creates them
         clauses = tuple((k, e) for k, e in (("USING", policy.using), ("WITH CHECK", policy.with_check)) if e)
         statements += [Statement(policy.source, step, schema, False, (schema, policy.table), clauses)
