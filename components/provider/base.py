@@ -178,6 +178,8 @@ class CatalogObjectProvider(ResourceProvider):
         if contains_unknowns(new_def):
             return DiffResult(changes=True)
         changed = sorted(k for k in set(old_def) | set(new_def) if old_def.get(k) != new_def.get(k))
+        if olds.get(APPROVED) != news.get(APPROVED):
+            changed.append(APPROVED)  # runs nothing, but the state must carry it for a later delete
         if not changed:
             return DiffResult(changes=False)
         replaces = [k for k in changed if k in self.replace_on]
@@ -221,9 +223,12 @@ class CatalogObjectProvider(ResourceProvider):
 
     @staticmethod
     def _outputs(props: dict, applied: dict) -> dict:
+        """The state: the definition, what was applied, and for a later delete (whose statement
+        is gone from the files) where it was declared and what was approved for it."""
         outputs = {**definition(props), APPLIED: applied}
-        if props.get(APPROVED):
-            outputs[APPROVED] = props[APPROVED]
+        for key in ("source", APPROVED):
+            if props.get(key):
+                outputs[key] = props[key]
         return outputs
 
     def read(self, id_: str, props: dict) -> ReadResult:

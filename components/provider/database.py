@@ -80,14 +80,17 @@ class Database:
         """A transaction holding the deployment lock, with the stack's timeouts and a search path
         that resolves names the same way when applying and when reading back."""
         with conn.transaction(), conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (DEPLOYMENT_LOCK,))
+            # Timeouts first: waiting for another deployment is a lock wait like any other,
+            # retried within the lock budget and then reported with who holds it.
             self._set_local(cur, search_path, statement_timeout)
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (DEPLOYMENT_LOCK,))
             yield cur
 
     @contextmanager
     def deployment_lock(self, conn: psycopg.Connection) -> Iterator[None]:
         """The deployment lock held by the session, for steps that cannot run in a transaction
         (CREATE INDEX CONCURRENTLY)."""
+        conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{self._settings.safety.lock_timeout}ms",))
         conn.execute("SELECT pg_advisory_lock(%s)", (DEPLOYMENT_LOCK,))
         try:
             yield
