@@ -215,3 +215,30 @@ def test_online_changes_under_continuous_inserts_fail_no_insert(prod, database, 
                       ).fetchone()[0]
     assert db.execute("SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 'app.items'::regclass").fetchone()[0]
     assert engine.preview().changed() == {}
+
+
+def test_a_renamed_table_and_column_keep_their_rows(prod, db):
+    engine, root = prod
+    renamed = ITEMS.replace("CREATE TABLE items (", "-- pgstack: renamed from items\nCREATE TABLE articles (") \
+        .replace("    note text\n", "    -- pgstack: renamed from note\n    remark text\n") \
+        .replace("ON items", "ON articles").replace("ALTER TABLE items", "ALTER TABLE articles")
+    write(root, renamed)
+    preview = engine.preview()
+    # Updates of the same resources: the table, and what is on it follows without a rebuild.
+    assert preview.changed() == {"update": ["app/app.articles", "app/app.articles.items_read", "app/app.items_code"]}
+    assert preview.checked["app/app.articles"]["plan"] == [
+        'rename table app.items to articles: ALTER TABLE "app"."items" RENAME TO "articles"',
+        # PostgreSQL named the primary key after the table; the file's declaration now does too
+        'rename constraint items_pkey on articles to articles_pkey: '
+        'ALTER TABLE "app"."articles" RENAME CONSTRAINT "items_pkey" TO "articles_pkey"',
+        'rename column articles.note to remark: ALTER TABLE "app"."articles" RENAME COLUMN "note" TO "remark"']
+    assert preview.checked["app/app.items_code"]["plan"] == []
+    engine.up()
+    assert db.execute("SELECT count(*), count(remark) FROM app.articles").fetchone() == (1000, 1000)
+    assert db.execute("SELECT indrelid::regclass::text FROM pg_index WHERE indexrelid = 'app.items_code'::regclass"
+                      ).fetchone()[0] == "app.articles"
+    assert engine.preview().changed() == {}
+    # Without the annotation, a rename is a drop and an add: refused here as data loss.
+    write(root, renamed.replace("    -- pgstack: renamed from note\n    remark text\n", "    memo text\n"))
+    with pytest.raises(ProviderError, match=r"refusing to drop column app\.articles\.remark and its data"):
+        engine.preview()

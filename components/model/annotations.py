@@ -8,6 +8,11 @@ approval of a hazardous change.
     -- pgstack: approve index_build, share_lock: <why this change is safe on this table>
     CREATE INDEX ...
 
+    -- pgstack: renamed from leads_old       (above CREATE TABLE: the table's old name, or
+    CREATE TABLE leads (                      above a column inside it: that column's)
+        -- pgstack: renamed from mail
+        email text,
+
 An annotation belongs to the statement it precedes (or sits in): the comments between the end
 of the previous statement and the end of this one. It is read with pglast's scanner, so a
 `pgstack:` inside a string or a function body is never mistaken for one. The acceptance
@@ -15,6 +20,7 @@ reaches the object's resource inputs as `accepted: {rule: reason}`, where the po
 (policy/) reads it; a bad annotation stops the run with its file and line.
 """
 
+import re
 from dataclasses import dataclass
 
 from pglast import parser as pg_parser
@@ -25,6 +31,8 @@ from .hazards import BY_NAME as HAZARDS
 PREFIX = "pgstack:"
 GRAMMAR = "-- pgstack: accept <rule>: <reason>"
 APPROVAL = "-- pgstack: approve <hazard>[, <hazard>]: <reason>"
+RENAME = "-- pgstack: renamed from <old name>"
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")  # the old name as the catalog spells it
 
 # The policy pack's advisory rules and the kind of object each reports a finding on: the
 # statement declaring that object (for a table: CREATE TABLE, ALTER TABLE or COMMENT ON) is
@@ -53,9 +61,11 @@ STATEMENT_KINDS = {"table": "CREATE TABLE (or an ALTER TABLE or COMMENT ON of it
 @dataclass(frozen=True)
 class Acceptance:
     rule: str  # an advisory rule, or for an approval a hazard's name
-    reason: str
+    reason: str  # for a rename: the old name
     line: int
     approval: bool = False
+    rename: bool = False
+    offset: int = 0  # where the comment starts: a rename inside CREATE TABLE is about a column
 
 
 def _body(text: str) -> str:
@@ -79,6 +89,11 @@ def _acceptance(src: SourceText, offset: int, body: str) -> list[Acceptance]:
     verb, _, rest = body.strip()[len(PREFIX):].strip().partition(" ")
     if verb == "approve":
         return _approvals(src, line, rest)
+    if verb == "renamed":
+        words = rest.split()
+        if len(words) != 2 or words[0] != "from" or not IDENTIFIER.match(words[1]):
+            raise SqlModelError(src.name, line, f"a rename names the old name, a lower-case identifier: `{RENAME}`")
+        return [Acceptance("renamed_from", words[1], line, rename=True, offset=offset)]
     if verb != "accept":
         raise SqlModelError(src.name, line, f"unknown pgstack annotation {verb!r}; the forms are `{GRAMMAR}` "
                                             f"and `{APPROVAL}`")
@@ -131,7 +146,7 @@ def accept(src: SourceText, kind: str, what: str, found: list[Acceptance],
     acceptances of one more statement about it; each must be about that kind of object."""
     result = dict(accepted or {})
     for acceptance in found:
-        if acceptance.approval:
+        if acceptance.approval or acceptance.rename:
             continue
         expected = ADVISORY_RULES[acceptance.rule]
         if expected != kind:

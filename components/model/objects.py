@@ -42,6 +42,7 @@ class Column:
     default: str | None = None
     identity: str | None = None  # "always" or "by default"
     comment: str | None = None
+    renamed_from: str | None = None  # `-- pgstack: renamed from <old>`: renamed, not dropped and added
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Table:
     # plain table. partition_key holds its column names for the program (not an input).
     partition_by: str | None = None
     partition_key: list[str] = field(default_factory=list)
+    renamed_from: str | None = None  # `-- pgstack: renamed from <old>` above CREATE TABLE
     # Advisory findings of the policy pack accepted in the SQL file: {rule: reason}
     # (model/annotations.py). The same on indexes, policies and functions.
     accepted: dict[str, str] | None = None

@@ -207,8 +207,11 @@ class ModuleParser:
         for statement, accepted in zip(statements, acceptances(src, [s.end for s in statements]), strict=True):
             self.offset = statement.offset
             self._statement(statement.node)
-            if accepted:
-                self._accept(src, statement.node, accepted)
+            renames = [a for a in accepted if a.rename]
+            if renames:
+                self._rename(statement.node, statement.offset, renames)
+            if len(renames) < len(accepted):
+                self._accept(src, statement.node, [a for a in accepted if not a.rename])
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -296,6 +299,27 @@ class ModuleParser:
             return False
         self._names.add(name)
         return True
+
+    def _rename(self, stmt, offset: int, renames: list[Acceptance]) -> None:
+        """`renamed from` above CREATE TABLE names the table's old name; above a column inside it,
+        that column's."""
+        if not isinstance(stmt, ast.CreateStmt):
+            raise self.src_error(renames[0].line, "`renamed from` goes above a CREATE TABLE or above a column in it")
+        table = self.module.declared_table(filled(stmt.relation).relname or "")
+        columns = [e for e in stmt.tableElts or () if isinstance(e, ast.ColumnDef)]
+        for rename in renames:
+            if rename.offset < offset:
+                table.renamed_from = rename.reason
+                continue
+            column = next((c for c in columns if (c.location or 0) > rename.offset), None)
+            if column is None:
+                raise self.src_error(rename.line, "`renamed from` inside CREATE TABLE goes above the column renamed")
+            declared = table.column(filled(column.colname))
+            if declared is not None:
+                declared.renamed_from = rename.reason
+
+    def src_error(self, line: int, message: str) -> SqlModelError:
+        return SqlModelError(filled(self.src).name, line, message)
 
     def _accept(self, src: SourceText, stmt, found: list[Acceptance]) -> None:
         """Record the findings a statement's annotations accept on the object it declares."""

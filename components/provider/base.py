@@ -183,6 +183,9 @@ class CatalogObjectProvider(ResourceProvider):
         if not changed:
             return DiffResult(changes=False)
         replaces = [k for k in changed if k in self.replace_on]
+        if news.get("table_renamed_from") is not None and news["table_renamed_from"] == olds.get("table"):
+            # The table was renamed (`renamed from`): what belongs to it moved with it.
+            replaces = [k for k in replaces if k != "table"]
         # A step the stack does not accept was refused by check, which plans from the live
         # object as `up` will: the preview fails there, naming the file and line.
         return DiffResult(changes=True, replaces=replaces or None,
@@ -260,7 +263,10 @@ class CatalogObjectProvider(ResourceProvider):
         applied to it) to `new`, with the hazards they really carry on this database."""
         live = type(self).introspect(cur, new)
         steps = self.plan_towards(journal.read(cur, self.journal_key(new)) or recorded, live, new)
-        table = self.table_of(new)
+        return self._without_row_hazards_if_empty(cur, new, steps)
+
+    def _without_row_hazards_if_empty(self, cur, props: dict, steps: list[Step]) -> list[Step]:
+        table = self.table_of(props)
         if steps and table is not None and _empty(cur, *table):
             for step in steps:  # a table with no rows loses, waits for and rewrites nothing
                 step.hazards = [h for h in step.hazards if h.name in ROW_HAZARDS_EXEMPT]

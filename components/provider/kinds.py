@@ -1,8 +1,13 @@
 """One provider class per object kind: how each is named, planned, replaced and read back."""
 
+from pglast import ast, parse_sql
+from pglast.parser import ParseError
+from pglast.stream import RawStream
+from pulumi.dynamic import DiffResult
+
 from ..model import plan
 from ..model.objects import extends_only
-from . import catalog
+from . import catalog, journal
 from .base import APPLIED, CatalogObjectProvider, definition
 from .errors import AlreadyExists
 
@@ -53,6 +58,28 @@ class TableProvider(CatalogObjectProvider):
 
     def table_of(self, props):
         return props["schema"], props["name"]
+
+    def diff(self, id_, olds, news):
+        result = super().diff(id_, olds, news)
+        if result.replaces == ["name"] and news.get("renamed_from") == olds.get("name"):
+            return DiffResult(changes=True)  # renamed, as the file says: an update that keeps the rows
+        return result
+
+    def _plan_live(self, cur, new, recorded):
+        old_name = new.get("renamed_from")
+        if old_name and type(self).introspect(cur, new) is None:
+            old = {**new, "name": old_name}
+            live = type(self).introspect(cur, old)
+            if live is not None:  # not renamed yet: rename, then plan from the table as it is
+                base = journal.read(cur, self.journal_key(old)) or recorded
+                if base is None:
+                    raise AlreadyExists(self.kind, self.object_id(old), new.get("source", "unknown source"))
+                steps = [plan.rename_table(old, new["name"])]
+                base, live, renamed = _constraints_named_after(base, live, new, old_name)
+                steps += [plan.rename_constraint(new, before, after) for before, after in renamed]
+                steps += self.plan_towards({**base, "name": new["name"]}, live, new)
+                return self._without_row_hazards_if_empty(cur, old, steps)
+        return super()._plan_live(cur, new, recorded)
 
     def plan_update(self, old, new):
         return plan.alter_table(old, new, self._safety.online_changes)
@@ -125,7 +152,9 @@ class IndexProvider(CatalogObjectProvider):
         return plan.create_index(props, self._online, props.get("_partitions"))
 
     def plan_update(self, old, new):
-        return plan.change_index(old, new, self._online) if self.comparable(old) != self.comparable(new) else []
+        def shape(index: dict) -> dict:  # what the index is, wherever its table is called
+            return {k: v for k, v in self.comparable(index).items() if k not in ("table", "table_renamed_from")}
+        return plan.change_index(old, new, self._online) if shape(old) != shape(new) else []
 
     def plan_delete(self, props):
         return plan.drop_index(props, self._online)
@@ -146,7 +175,10 @@ class IndexProvider(CatalogObjectProvider):
             return leftover + plan.drop_index(new, self._online) + self.plan_create(new)
         if self.comparable(recorded) == self.comparable(new) and applied in (built, None):
             return leftover  # as last applied, or the build this tool started finished
-        return plan.change_index(self.reconcile(recorded, live), new, self._online)
+        if new.get("table_renamed_from") == recorded.get("table") and applied is not None \
+                and _same_index_on(applied, built, new["table"]):
+            return leftover  # its table was renamed: the index moved with it
+        return leftover + self.plan_update(self.reconcile(recorded, live), new)
 
     def after_failed_step(self, cur, props):
         # A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind.
@@ -264,3 +296,35 @@ class ViewProvider(CatalogObjectProvider):
 
     def change_owner(self, props):
         return plan.change_owner("view", props)
+
+
+def _constraints_named_after(base: dict, live: dict, new: dict, old_table: str) -> tuple[dict, dict, list]:
+    """Constraints PostgreSQL named after the table (items_pkey) keep that name when the table is
+    renamed; the file's new declaration names them after the new name (articles_pkey). Pair
+    them by the rest of the name, so they are renamed rather than dropped and built again."""
+    declared = {c["name"] for c in new.get("constraints", [])}
+    renamed = []
+    for constraint in base.get("constraints", []):
+        name = constraint["name"]
+        after = new["name"] + name[len(old_table):] if name.startswith(old_table + "_") else None
+        if after and after in declared and after != name:
+            renamed.append((name, after))
+    names = dict(renamed)
+    base = {**base, "constraints": [dict(c, name=names.get(c["name"], c["name"])) for c in base.get("constraints", [])],
+            APPLIED: {(f"constraint:{names[k[11:]]}" if k.startswith("constraint:") and k[11:] in names else k): v
+                      for k, v in base.get(APPLIED, {}).items()}}
+    live = {(f"constraint:{names[k[11:]]}" if k.startswith("constraint:") and k[11:] in names else k): v
+            for k, v in live.items()}
+    return base, live, renamed
+
+
+def _same_index_on(applied: str, built: str, table: str) -> bool:
+    """Whether two pg_get_indexdef() renderings are the same index once the first is on `table`."""
+    try:
+        before, after = parse_sql(applied)[0].stmt, parse_sql(built)[0].stmt
+    except ParseError:
+        return False
+    if not isinstance(before, ast.IndexStmt) or not isinstance(after, ast.IndexStmt) or before.relation is None:
+        return False
+    before.relation.relname = table
+    return RawStream()(before) == RawStream()(after)

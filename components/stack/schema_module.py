@@ -92,6 +92,16 @@ class SchemaModule(pulumi.ComponentResource):
     def _after(self, depends_on: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=depends_on))
 
+    def _on_table(self, schema: str, table: str, *name: str) -> tuple[dict, pulumi.ResourceOptions]:
+        """For an object on `table`: its inputs that say whether the table was renamed (it then
+        follows the table instead of being replaced) and the alias of its resource name."""
+        own = self._module.table(table) if schema == self._module.schema else None
+        if own is None or not own.renamed_from:
+            return {}, self._child
+        alias = pulumi.Alias(name=self._named(schema, own.renamed_from, *name)) if name else None
+        return ({"table_renamed_from": own.renamed_from},
+                pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(aliases=[alias] if alias else [])))
+
     def _created_as(self, schema: str, table: str) -> dict:
         """`owner` for an object on `table` when the stack owns the table, else nothing."""
         return {"owner": self._args.owner} if self._args.tables.declared.owned_by_stack(schema, table) else {}
@@ -135,9 +145,11 @@ class SchemaModule(pulumi.ComponentResource):
             earlier = stack_tables.by_name.get((table.schema, table.name))
             if not table.owned and earlier is not None:
                 depends.append(earlier)  # created by an earlier module
-            resource = resources.Table(self._named(table.schema, table.name), self._table_inputs(table),
-                                       pulumi.ResourceOptions.merge(self._after(depends),
-                                                                    self._protected(table.approved)))
+            options = pulumi.ResourceOptions.merge(self._after(depends), self._protected(table.approved))
+            if table.renamed_from:  # the same resource under its new name: renamed, not replaced
+                options = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(
+                    aliases=[pulumi.Alias(name=self._named(table.schema, table.renamed_from))]))
+            resource = resources.Table(self._named(table.schema, table.name), self._table_inputs(table), options)
             own[table.name] = resource
             # A module that only extends a table registers too: its columns are what later
             # modules' indexes and foreign keys may need.
@@ -162,9 +174,10 @@ class SchemaModule(pulumi.ComponentResource):
     def _indexes(self) -> list[pulumi.Resource]:
         indexes: list[pulumi.Resource] = []
         for index in self._module.indexes:
+            renamed, options = self._on_table(index.schema, index.table)
             props = dict(index.inputs(), table=self._args.tables.output(index.schema, index.table),
-                         **self._created_as(index.schema, index.table))
-            indexes.append(resources.Index(self._named(index.schema, index.name), props, self._child))
+                         **self._created_as(index.schema, index.table), **renamed)
+            indexes.append(resources.Index(self._named(index.schema, index.name), props, options))
         return indexes
 
     def _policies(self) -> None:
@@ -172,8 +185,9 @@ class SchemaModule(pulumi.ComponentResource):
             # Created as the connecting user (a member of the owner, so allowed to): a policy has
             # no owner, and its expression may call functions the owner cannot reach, such as
             # Supabase's auth.uid() (schema auth grants USAGE to postgres, not to other roles).
-            props = dict(policy.inputs(), table=self._args.tables.output(policy.schema, policy.table))
-            resources.Policy(self._named(policy.schema, policy.table, policy.name), props, self._child)
+            renamed, options = self._on_table(policy.schema, policy.table, policy.name)
+            props = dict(policy.inputs(), table=self._args.tables.output(policy.schema, policy.table), **renamed)
+            resources.Policy(self._named(policy.schema, policy.table, policy.name), props, options)
 
     def _functions(self) -> dict[str, resources.Function]:
         functions = {}
@@ -187,11 +201,13 @@ class SchemaModule(pulumi.ComponentResource):
     def _triggers(self) -> list[pulumi.Resource]:
         triggers: list[pulumi.Resource] = []
         for trigger in self._module.triggers:
+            renamed, options = self._on_table(trigger.schema, trigger.table, trigger.name)
             props = dict(trigger.inputs(), table=self._args.tables.output(trigger.schema, trigger.table),
-                         **self._created_as(trigger.schema, trigger.table))
+                         **self._created_as(trigger.schema, trigger.table), **renamed)
             function = self.functions.get(trigger.function)
             triggers.append(resources.Trigger(self._named(trigger.schema, trigger.table, trigger.name), props,
-                                              self._after([function] if function else [])))
+                                              pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(
+                                                  depends_on=[function] if function else []))))
         return triggers
 
     def _views(self) -> dict[str, resources.View]:

@@ -99,6 +99,7 @@ class Registration:
     inputs: dict
     dependencies: set[str]
     protect: bool
+    aliases: list[str] = field(default_factory=list)  # URNs the resource had before
 
 
 @dataclass
@@ -129,10 +130,13 @@ class _Monitor(pulumi_mocks.MockMonitor):
             dependencies = set(request.dependencies)
             for deps in request.propertyDependencies.values():
                 dependencies |= set(deps.urns)
+            aliases = [a.urn or self.make_urn(a.spec.parentUrn or request.parent, a.spec.type or request.type,
+                                              a.spec.name or request.name)
+                       for a in request.aliases]
             with self.lock:
                 self.registrations.append(Registration(
                     response.urn, request.type, request.name,
-                    {k: rpc.unwrap_rpc_secret(v) for k, v in inputs.items()}, dependencies, request.protect))
+                    {k: rpc.unwrap_rpc_secret(v) for k, v in inputs.items()}, dependencies, request.protect, aliases))
         return response
 
 
@@ -262,6 +266,16 @@ class EngineDouble:
             if reg.type.startswith("pulumi:providers:"):
                 continue
             old = self.state.get(reg.urn)
+            if old is None:  # an alias: the engine carries the state over to the new name
+                alias = next((a for a in reg.aliases if a in self.state), None)
+                if alias is not None and not preview:
+                    with self.lock:
+                        old = self.state.pop(alias)
+                        old.urn, old.name = reg.urn, reg.name
+                        self.state[reg.urn] = old
+                elif alias is not None:
+                    old = self.state[alias]
+                    seen.add(alias)
             inputs = self._check(reg, old)
             if old is None:
                 result.operations["create"].append(reg.name)

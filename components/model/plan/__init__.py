@@ -11,11 +11,12 @@ from .partitions import alter_partition, create_partition, drop_partition
 from .policies import alter_policy, create_policy, drop_policy, widens
 from .routines import change_owner, create_or_replace, drop_function, drop_trigger, drop_view, replace_function
 from .step import PlanRefused, Step, Timeout
-from .tables import alter_table, check_partitioning, create_table, drop_table
+from .tables import alter_table, check_partitioning, create_table, drop_table, rename_constraint, rename_table
 
 __all__ = [
     "PlanRefused", "Step", "Timeout", "alter_partition", "alter_policy", "alter_table", "change_index", "change_owner",
     "check_partitioning", "create_index", "create_or_replace", "create_partition", "create_policy", "create_table",
     "drop_function", "drop_index", "drop_partition", "drop_policy", "drop_table", "drop_trigger", "drop_view",
-    "partition_index_name", "rename_index", "replace_function", "swap_name", "widens",
+    "partition_index_name", "rename_constraint", "rename_index", "rename_table", "replace_function", "swap_name",
+    "widens",
 ]

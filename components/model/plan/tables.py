@@ -262,7 +262,14 @@ def alter_table(old: dict, new: dict, online: bool = False) -> list[Step]:
     old_cols, new_cols = _by_name(old.get("columns")), _by_name(new.get("columns"))
     old_cons, new_cons = _by_name(old.get("constraints")), _by_name(new.get("constraints"))
     changed_cons = [n for n in new_cons if n in old_cons and old_cons[n] != new_cons[n]]
-    steps = [_drop_constraint(new, c) for n, c in old_cons.items() if n not in new_cons or n in changed_cons]
+    # Renamed, only when the file says so (`renamed from`): never a guess from a drop and an add.
+    renamed = {c["renamed_from"]: name for name, c in new_cols.items()
+               if c.get("renamed_from") in old_cols and c["renamed_from"] not in new_cols and name not in old_cols}
+    steps = [Step(f"rename column {new['name']}.{before} to {after}",
+                  _alter(new, sql.SQL("RENAME COLUMN {} TO {}").format(sql.Identifier(before), sql.Identifier(after))))
+             for before, after in renamed.items()]
+    old_cols = {renamed.get(n, n): dict(c, name=renamed.get(n, n)) for n, c in old_cols.items()}
+    steps += [_drop_constraint(new, c) for n, c in old_cons.items() if n not in new_cons or n in changed_cons]
     steps += [_drop_column(new, n) for n in old_cols if n not in new_cols]
     steps += [_add_column(new, c) for n, c in new_cols.items() if n not in old_cols]
     for name, column in new_cols.items():
@@ -280,3 +287,14 @@ def alter_table(old: dict, new: dict, online: bool = False) -> list[Step]:
                               render.comment_on_column(new, name, column.get("comment"))))
     steps += _rls_steps(new, old)
     return steps
+
+
+def rename_table(table: dict, to: str) -> Step:
+    """Only when the file says so (`renamed from` above CREATE TABLE): the rows stay."""
+    return Step(f"rename table {_name(table)} to {to}",
+                _alter(table, sql.SQL("RENAME TO {}").format(sql.Identifier(to))))
+
+
+def rename_constraint(table: dict, before: str, after: str) -> Step:
+    return Step(f"rename constraint {before} on {table['name']} to {after}", _alter(table, sql.SQL(
+        "RENAME CONSTRAINT {} TO {}").format(sql.Identifier(before), sql.Identifier(after))))
