@@ -242,3 +242,77 @@ def test_a_renamed_table_and_column_keep_their_rows(prod, db):
     write(root, renamed.replace("    -- pgstack: renamed from note\n    remark text\n", "    memo text\n"))
     with pytest.raises(ProviderError, match=r"refusing to drop column app\.articles\.remark and its data"):
         engine.preview()
+
+
+DEPENDENTS = """
+CREATE TABLE notes (
+    id bigint PRIMARY KEY,
+    owner_code varchar(64) NOT NULL,
+    body text,
+    legacy text
+);
+ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY notes_owner ON notes FOR SELECT TO authenticated
+    USING (owner_code = current_setting('app.owner', true));
+CREATE POLICY notes_legacy ON notes FOR SELECT TO authenticated USING (legacy IS NOT NULL);
+CREATE VIEW note_bodies AS SELECT id, owner_code, body, legacy FROM notes;
+"""
+
+
+def test_what_reads_a_changed_column_is_moved_aside_and_back(database, tmp_path, db):
+    """Widening a column a policy and a view read, a view that loses a column, and a column
+    dropped together with the policy that reads it: each fails in PostgreSQL as one naive
+    statement; planned, they go through and the view still answers, with its grants."""
+    root = tmp_path / "sql"
+    write(root, DEPENDENTS)
+    config = {**PROD_LIKE, "pgstack:safety": json.dumps({"allow_hazards": ["all"]})}
+    with EngineDouble(database, sql_root=root, config=config) as engine:
+        engine.up()
+        db.execute("INSERT INTO app.notes VALUES (1, 'a', 'hello', 'x')")
+        db.execute("GRANT SELECT ON app.note_bodies TO authenticated")
+        changed = DEPENDENTS.replace("varchar(64)", "text") \
+            .replace("    body text,\n    legacy text\n", "    body text\n") \
+            .replace("CREATE POLICY notes_legacy ON notes FOR SELECT TO authenticated USING (legacy IS NOT NULL);\n", "") \
+            .replace("SELECT id, owner_code, body, legacy FROM notes", "SELECT id, owner_code, body FROM notes")
+        write(root, changed)
+        plan = engine.preview().checked
+        steps = plan["app/app.notes"]["plan"]
+        assert [s.split(":")[0] for s in steps] == [
+            "drop policy notes_legacy on notes (it reads column legacy, which is dropped)",
+            "remember the grants and comment of view app.note_bodies for when it is created again",
+            "remember the grants and comment of view app.note_bodies for when it is created again",
+            "remember the grants and comment of view app.note_bodies for when it is created again",
+            "remember the grants and comment of view app.note_bodies for when it is created again",
+            "drop view app.note_bodies (it reads column legacy, which is dropped)",
+            "drop policy notes_owner on notes (it reads column owner_code, whose type changes)",
+            "drop column app.notes.legacy and its data",
+            "change type of notes.owner_code from character varying(64) to text",
+            "create policy notes_owner on notes again, as it was",
+        ]
+        assert "[hazard authorization_change" in steps[0]  # the policy that goes with its column
+        engine.up()
+        assert db.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                          "'app.notes'::regclass AND attname = 'owner_code'").fetchone()[0] == "text"
+        assert db.execute("SELECT * FROM app.note_bodies").fetchall() == [(1, "a", "hello")]
+        assert db.execute("SELECT has_table_privilege('authenticated', 'app.note_bodies', 'SELECT')").fetchone()[0]
+        assert db.execute("SELECT array_agg(policyname::text ORDER BY 1) FROM pg_policies WHERE tablename = 'notes'"
+                          ).fetchone()[0] == ["notes_owner"]
+        assert engine.preview().changed() == {}
+
+
+def test_a_view_that_loses_a_column_is_created_again_with_its_grants(database, tmp_path, db):
+    root = tmp_path / "sql"
+    write(root, DEPENDENTS)
+    config = {**PROD_LIKE, "pgstack:safety": json.dumps({"allow_hazards": ["all"]})}
+    with EngineDouble(database, sql_root=root, config=config) as engine:
+        engine.up()
+        db.execute("INSERT INTO app.notes VALUES (1, 'a', 'hello', 'x')")
+        db.execute("GRANT SELECT ON app.note_bodies TO authenticated")
+        db.execute("COMMENT ON VIEW app.note_bodies IS 'bodies'")
+        write(root, DEPENDENTS.replace("SELECT id, owner_code, body, legacy FROM notes", "SELECT id, body FROM notes"))
+        plan = engine.preview().checked["app/app.note_bodies"]["plan"]
+        assert [s.split(":")[0] for s in plan][:2] == ["drop view app.note_bodies", "create or replace view app.note_bodies"]
+        engine.up()
+        assert db.execute("SELECT * FROM app.note_bodies").fetchall() == [(1, "hello")]
+        assert db.execute("SELECT has_table_privilege('authenticated', 'app.note_bodies', 'SELECT'), "
+                          "obj_description('app.note_bodies'::regclass, 'pg_class')").fetchone() == (True, "bodies")

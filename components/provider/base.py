@@ -201,6 +201,9 @@ class CatalogObjectProvider(ResourceProvider):
         recorded = {**definition(olds), APPLIED: olds[APPLIED]} if APPLIED in olds else None
         with self._db.session() as conn, conn.transaction(force_rollback=True), conn.cursor() as cur:
             self._set_local(cur, new)
+            timeouts = self._safety.timeouts()  # planning may try a statement (a view's replacement)
+            cur.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                        (timeouts["lock_timeout"], timeouts["statement_timeout"]))
             steps = self._plan_live(cur, new, recorded)
         self._refuse(new, steps, news.get(APPROVED))
         return CheckResult({**news, PLAN: [describe(step) for step in steps]}, [])

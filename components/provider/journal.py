@@ -20,13 +20,19 @@ TABLE = sql.Identifier(SCHEMA, "journal")
 
 def ensure(cur: Cursor) -> None:
     """Create the journal if it does not exist (callers hold the deployment lock)."""
-    cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
-    cur.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(SCHEMA)))
-    cur.execute(sql.SQL("""CREATE TABLE IF NOT EXISTS {} (
+    for statement in ensure_statements():
+        cur.execute(statement)
+
+
+def ensure_statements() -> list[sql.Composed]:
+    return [sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)),
+            sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(SCHEMA)),
+            sql.SQL("""CREATE TABLE IF NOT EXISTS {} (
         resource text PRIMARY KEY,
         definition jsonb NOT NULL,
         applied jsonb NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now())""").format(TABLE))
+        kept jsonb NOT NULL DEFAULT '[]',  -- statements to run when the object is created again
+        updated_at timestamptz NOT NULL DEFAULT now())""").format(TABLE)]
 
 
 def read(cur: Cursor, resource: str) -> dict | None:
@@ -42,7 +48,23 @@ def write(cur: Cursor, resource: str, definition: dict, applied: dict) -> None:
     ensure(cur)
     cur.execute(sql.SQL("""INSERT INTO {} (resource, definition, applied) VALUES (%s, %s, %s)
         ON CONFLICT (resource) DO UPDATE SET definition = excluded.definition, applied = excluded.applied,
-        updated_at = now()""").format(TABLE), (resource, json.dumps(definition), json.dumps(applied)))
+        kept = '[]', updated_at = now()""").format(TABLE), (resource, json.dumps(definition), json.dumps(applied)))
+
+
+def keep_statements(resource: str, statements: list[str]) -> list[sql.Composed]:
+    """The statements that remember, for an object another change drops (a view that reads a
+    dropped column), what to give it back when its own resource creates it again: its grants,
+    comment and owner, which would otherwise be lost without a trace in any state."""
+    return ensure_statements() + [sql.SQL("""INSERT INTO {} (resource, definition, applied, kept)
+        VALUES ({}, '{{}}', '{{}}', {}) ON CONFLICT (resource) DO UPDATE SET kept = excluded.kept""").format(
+        TABLE, sql.Literal(resource), sql.Literal(json.dumps(statements)))]
+
+
+def kept(cur: Cursor, resource: str) -> list[str]:
+    if not _exists(cur):
+        return []
+    row = cur.execute(sql.SQL("SELECT kept FROM {} WHERE resource = %s").format(TABLE), (resource,)).fetchone()
+    return list(row[0]) if row else []
 
 
 def forget(cur: Cursor, resource: str) -> None:

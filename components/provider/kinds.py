@@ -1,13 +1,16 @@
 """One provider class per object kind: how each is named, planned, replaced and read back."""
 
+import psycopg
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
 from pglast.stream import RawStream
+from psycopg import sql
 from pulumi.dynamic import DiffResult
 
 from ..model import plan
 from ..model.objects import extends_only
-from . import catalog, journal
+from ..model.plan import Step
+from . import catalog, dependents, journal
 from .base import APPLIED, CatalogObjectProvider, definition
 from .errors import AlreadyExists
 
@@ -66,6 +69,11 @@ class TableProvider(CatalogObjectProvider):
         return result
 
     def _plan_live(self, cur, new, recorded):
+        # The policies and views that read each column, in case the plan must move them aside.
+        new = {**new, "_dependents": dependents.of_table(cur, new["schema"], new.get("renamed_from") or new["name"])}
+        return _keeping_dropped_views(self._plan_towards_live(cur, new, recorded), new["_dependents"])
+
+    def _plan_towards_live(self, cur, new, recorded):
         old_name = new.get("renamed_from")
         if old_name and type(self).introspect(cur, new) is None:
             old = {**new, "name": old_name}
@@ -287,9 +295,34 @@ class ViewProvider(CatalogObjectProvider):
         return plan.create_or_replace("view", props)
 
     def plan_update(self, old, new):
-        # CREATE OR REPLACE VIEW keeps grants and dependants but cannot drop or retype columns;
-        # PostgreSQL then refuses and the error says so.
+        # CREATE OR REPLACE VIEW keeps grants and dependants; when it cannot (the new query drops,
+        # renames or retypes a column), _plan_live plans a drop and create instead.
         return plan.create_or_replace("view", new)
+
+    def _plan_live(self, cur, new, recorded):
+        steps = super()._plan_live(cur, new, recorded)
+        kept = journal.kept(cur, self.journal_key(new))
+        if kept and type(self).introspect(cur, new) is None:  # dropped by its table's change
+            return steps + [Step(f"give view {new['schema']}.{new['name']} back its grants and comment", sql.SQL(t))
+                            for t in kept]
+        if steps and type(self).introspect(cur, new) is not None \
+                and not self._replaceable(cur, steps[-1]):
+            restore = [Step(f"restore what view {new['schema']}.{new['name']} had (grants, comment)", sql.SQL(text))
+                       for text in dependents.view_kept(cur, new["schema"], new["name"])]
+            steps = plan.drop_view(new) + plan.create_or_replace("view", new) + restore
+        return steps
+
+    @staticmethod
+    def _replaceable(cur, step) -> bool:
+        """Whether CREATE OR REPLACE VIEW would be accepted: tried, and rolled back."""
+        try:
+            with cur.connection.transaction(force_rollback=True):
+                cur.execute(step.statement)
+        except psycopg.errors.InvalidTableDefinition:  # cannot drop, rename or retype a view column
+            return False
+        except psycopg.Error:
+            return True  # anything else the run itself reports, with its file:line
+        return True
 
     def plan_delete(self, props):
         return plan.drop_view(props)
@@ -328,3 +361,20 @@ def _same_index_on(applied: str, built: str, table: str) -> bool:
         return False
     before.relation.relname = table
     return RawStream()(before) == RawStream()(after)
+
+
+def _keeping_dropped_views(steps: list[Step], found: dict[str, list[dict]]) -> list[Step]:
+    """A view the plan drops for good (it reads a dropped column) is created again by its own
+    resource, from its new definition: remember its grants and comment for then."""
+    planned = [step.statement.as_string(None) for step in steps]
+    views = {d["drop"]: d for ds in found.values() for d in ds if d["kind"] == "view"}
+    result = []
+    for step, text in zip(steps, planned, strict=True):
+        view = views.get(text)
+        if view is not None and view["create"][0] not in planned:
+            remember = [Step(f"remember the grants and comment of view {view['name']} for when it is created again",
+                         statement, as_owner=False)
+                    for statement in journal.keep_statements(f"view {view['name']}", view["create"][1:])]
+            result += remember
+        result.append(step)
+    return result

@@ -242,6 +242,28 @@ def _rls_steps(table: dict, old: dict) -> list[Step]:
     return steps
 
 
+def _dependents(dependents: dict[str, list[dict]], dropped: list[str], retyped: list[str]) -> tuple[list, list]:
+    """Policies and views that read a column being dropped or retyped (provider/dependents.py
+    found them live): dropped first, in the same transaction; those of a retyped column
+    created again, as they were, once the column has its new type."""
+    drops: dict[str, Step] = {}
+    creates: dict[str, list[Step]] = {}
+    for column in dropped + retyped:
+        for dependent in dependents.get(column, []):
+            why = "which is dropped" if column in dropped else "whose type changes"
+            hazards = [AUTHORIZATION] if dependent["kind"] == "policy" and column in dropped else []
+            drops.setdefault(dependent["drop"], Step(
+                f"drop {dependent['kind']} {dependent['name']} (it reads column {column}, {why})",
+                sql.SQL(dependent["drop"]), hazards))
+            if column in retyped:
+                creates[dependent["drop"]] = [Step(f"create {dependent['kind']} {dependent['name']} again, as it was",
+                                                   sql.SQL(text)) for text in dependent["create"]]
+    for column in dropped:  # what reads a dropped column is not created again
+        for dependent in dependents.get(column, []):
+            creates.pop(dependent["drop"], None)
+    return list(drops.values()), [step for steps in creates.values() for step in steps]
+
+
 def check_partitioning(old: dict, new: dict) -> None:
     """A table cannot be turned into (or out of) a partitioned table, nor change its partition
     key, with ALTER: only a new table and a copy of the rows can. Doing that silently (drop and
@@ -269,12 +291,17 @@ def alter_table(old: dict, new: dict, online: bool = False) -> list[Step]:
                   _alter(new, sql.SQL("RENAME COLUMN {} TO {}").format(sql.Identifier(before), sql.Identifier(after))))
              for before, after in renamed.items()]
     old_cols = {renamed.get(n, n): dict(c, name=renamed.get(n, n)) for n, c in old_cols.items()}
+    dropped = [n for n in old_cols if n not in new_cols]
+    retyped = [n for n, c in new_cols.items() if n in old_cols and old_cols[n].get("type") != c.get("type")]
+    in_the_way, again = _dependents(new.get("_dependents") or {}, dropped, retyped)
+    steps += in_the_way
     steps += [_drop_constraint(new, c) for n, c in old_cons.items() if n not in new_cons or n in changed_cons]
-    steps += [_drop_column(new, n) for n in old_cols if n not in new_cols]
+    steps += [_drop_column(new, n) for n in dropped]
     steps += [_add_column(new, c) for n, c in new_cols.items() if n not in old_cols]
     for name, column in new_cols.items():
         if name in old_cols:
             steps += _alter_column(new, old_cols[name], column, online)
+    steps += again
     for name, constraint in new_cons.items():
         if name not in old_cons or name in changed_cons:
             steps += _add_constraint(new, constraint, online)
