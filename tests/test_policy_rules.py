@@ -106,7 +106,7 @@ def test_an_index_identical_to_a_constraints_index_is_a_duplicate():
 
 
 def test_every_rule_has_cases_and_the_levels_the_parser_knows():
-    assert set(CASES) | {"anon_grants"} == set(BY_NAME)
+    assert set(CASES) | {"anon_grants", "unapproved_hazard"} == set(BY_NAME)
     advisory = {r.name for r in RULES if r.level == EnforcementLevel.ADVISORY}
     mandatory = {r.name for r in RULES if r.level == EnforcementLevel.MANDATORY}
     assert advisory == set(ADVISORY_RULES)
@@ -200,3 +200,26 @@ def test_anon_grants_on_the_real_program(tmp_path):
         assert f"anon is granted SELECT on it (crm: anon on crm.{table}; crm: anon on future tables) but no " \
                f"policy applies to anon." in message
     assert run_rule(BY_NAME["anon_grants"], policy_resources(shipped("dev"))) == []
+
+
+def test_an_unapproved_hazard_in_production_is_reported():
+    """The provider's check puts each planned step, with its hazards, in the `plan` input; in a
+    production stack a hazard the SQL file does not approve is a finding."""
+    from components.model import plan
+    from components.provider.base import describe
+
+    def reported(text: str, stack: str) -> list[str]:
+        declared = declared_from_sql(text)
+        index = next(d for d in declared if d.name == "m/app.idx_t_owner")
+        steps = [describe(step) for step in plan.create_index(index.inputs, online=True)]
+        planned = [replace(d, urn=d.urn.replace("urn:pulumi:test::", f"urn:pulumi:{stack}::"),
+                           inputs=dict(d.inputs, plan=steps) if d is index else d.inputs) for d in declared]
+        return run_rule(BY_NAME["unapproved_hazard"], policy_resources(planned))
+
+    (finding,) = reported(SAFE, "prod")
+    assert finding.startswith("index idx_t_owner on app.t (sql/m/001_test.sql:2): the change would create index "
+                              "idx_t_owner on t concurrently, which carries the hazard index_build in a production stack")
+    assert "`-- pgstack: approve index_build: <why it is safe>`" in finding
+    approved = SAFE.replace("CREATE INDEX", "-- pgstack: approve index_build: a new, small table\nCREATE INDEX")
+    assert reported(approved, "prod") == []
+    assert reported(SAFE, "dev") == []

@@ -51,7 +51,7 @@ ADVISORY_RULES = {
 MANDATORY_RULES = frozenset({
     "rls_disabled_in_public", "rls_disabled", "policy_exists_rls_disabled", "rls_policy_always_true",
     "rls_references_user_metadata", "security_definer_view", "security_definer_function_search_path",
-    "anon_grants",
+    "anon_grants", "unapproved_hazard",
 })
 
 STATEMENT_KINDS = {"table": "CREATE TABLE (or an ALTER TABLE or COMMENT ON of it)", "policy": "CREATE POLICY",

@@ -10,7 +10,7 @@ reported, and may be accepted with a written reason in the SQL file
 (PolicyPack, which starts a server and never returns) is built only in policy/__main__.py.
 """
 
-from . import definitions, grants, indexes, rls
+from . import changes, definitions, grants, indexes, rls
 from .rule import ADVISORY, MANDATORY, Finding, Rule
 
 __all__ = ["RULES", "POLICIES", "Finding", "Rule"]
@@ -45,9 +45,9 @@ RULES = [
     Rule("security_definer_view", MANDATORY, "Views run with the caller's rights (security_invoker).",
          definitions.security_definer_view, ("View",)),
     Rule("anon_grants", MANDATORY, "anon is granted nothing on a table no policy lets anon into.", grants.anon_grants),
-    # TODO(lead): "a destructive or unapproved-hazard change in prod" (MANDATORY). It reads the
-    # hazards that the online-changes issue adds to each dynamic resource's checked inputs, which
-    # do not exist yet; add the rule here once they do.
+    Rule("unapproved_hazard", MANDATORY, "In production, every hazard of a change (data loss included) is approved "
+                                         "in the SQL file.", changes.unapproved_hazard,
+         ("Table", "Index", "Policy", "Function", "Trigger", "View", "Partition")),
 ]
 
 POLICIES = [rule.policy() for rule in RULES]
