@@ -1,0 +1,37 @@
+"""Every table a stack declares or may refer to, stack-wide: one registry for the parser (which
+references resolve), the program (which tables the stack owns) and the grants.
+
+Modules are added in stack-config order, so a module sees the tables of the modules before it
+and the external tables its config declares, never a later module's.
+"""
+
+from dataclasses import dataclass, field
+
+from .objects import Module
+
+
+@dataclass
+class DeclaredTables:
+    # (schema, table) -> its column names; None when the table exists outside the stack and
+    # its columns are not known.
+    tables: dict[tuple[str, str], set[str] | None] = field(default_factory=dict)
+    primary_keys: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # The tables a module of the stack creates (not those it only adds columns to).
+    owned: set[tuple[str, str]] = field(default_factory=set)
+
+    def add_external(self, schema: str, name: str) -> None:
+        """A table that exists outside the stack (modules[i].external_tables)."""
+        self.tables.setdefault((schema, name), None)
+
+    def add_module(self, module: Module) -> None:
+        for table in module.tables:
+            key = (table.schema, table.name)
+            if table.owned:
+                self.tables[key] = {c.name for c in table.columns}
+                self.owned.add(key)
+            pk = table.primary_key()
+            if pk:
+                self.primary_keys[key] = pk
+
+    def owned_by_stack(self, schema: str, name: str) -> bool:
+        return (schema, name) in self.owned

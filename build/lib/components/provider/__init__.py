@@ -1,0 +1,15 @@
+"""The Pulumi dynamic provider: executes plans with psycopg 3 and reads the catalog back."""
+
+from .kinds import (
+    FunctionProvider,
+    IndexProvider,
+    PartitionProvider,
+    PolicyProvider,
+    TableProvider,
+    TriggerProvider,
+    ViewProvider,
+)
+from .sample_data import SampleDataProvider
+
+__all__ = ["FunctionProvider", "IndexProvider", "PartitionProvider", "PolicyProvider", "SampleDataProvider",
+           "TableProvider", "TriggerProvider", "ViewProvider"]

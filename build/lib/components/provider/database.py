@@ -1,0 +1,144 @@
+"""The provider's one connection to the stack's database, and the rules every change runs under.
+
+- One connection per provider process, opened on first use and opened again if it broke; the
+  SDK's gRPC server calls the provider from 4 threads, so operations take turns on it.
+- Every operation holds the database's deployment lock (an advisory lock), so two deployments
+  against one database (two `pulumi up`s, or parallel steps of one) never interleave their
+  DDL. Pulumi's own stack lock covers one stack's state, not the database.
+- Statements run with a short lock_timeout; a step that cannot get its lock is rolled back and
+  retried with backoff until the stack's lock budget is spent, then fails naming the sessions
+  in the way (pg_blocking_pids) and saying that nothing was changed.
+"""
+
+import random
+import select
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import psycopg
+from psycopg import errors, sql
+from psycopg.rows import dict_row
+
+from ..settings import ProviderSettings
+from .errors import LockBudgetSpent
+
+# pg_advisory_lock key of the deployment lock: the same for every pgstack process.
+DEPLOYMENT_LOCK = 0x7067737461636B  # "pgstack"
+T = TypeVar("T")
+
+BLOCKERS = """
+SELECT a.pid, a.application_name, a.state, a.query_start, left(a.query, 120) AS query
+FROM unnest(pg_blocking_pids(%s)) AS b(pid) JOIN pg_stat_activity a ON a.pid = b.pid
+"""
+
+
+def _hung_up(conn: psycopg.Connection) -> bool:
+    """Whether the server closed an idle connection (a restart, an idle timeout, a terminated
+    backend): the socket is then readable. Checked before each operation, so an operation
+    starts on a working connection instead of failing on its first statement."""
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if not readable:
+        return False
+    try:
+        conn.execute("SELECT 1")
+        return False
+    except psycopg.OperationalError:
+        return True
+
+
+class Database:
+    def __init__(self, settings: ProviderSettings):
+        self._settings = settings
+        self._conn: psycopg.Connection | None = None
+        self._turn = threading.Lock()
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is not None and not self._conn.closed and _hung_up(self._conn):
+            self._conn.close()
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = psycopg.connect(**self._settings.connection.kwargs(self._settings.password),
+                                         autocommit=True)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+    @contextmanager
+    def session(self) -> Iterator[psycopg.Connection]:
+        """The connection, this thread's alone while the block runs, in autocommit."""
+        with self._turn:
+            conn = self._connection()
+            yield conn  # a connection that broke is replaced on the next use
+
+    @contextmanager
+    def transaction(self, conn: psycopg.Connection, search_path: list[str],
+                    statement_timeout: int | None = None) -> Iterator[psycopg.Cursor]:
+        """A transaction holding the deployment lock, with the stack's timeouts and a search path
+        that resolves names the same way when applying and when reading back."""
+        with conn.transaction(), conn.cursor() as cur:
+            # Timeouts first: waiting for another deployment is a lock wait like any other,
+            # retried within the lock budget and then reported with who holds it.
+            self._set_local(cur, search_path, statement_timeout)
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (DEPLOYMENT_LOCK,))
+            yield cur
+
+    @contextmanager
+    def deployment_lock(self, conn: psycopg.Connection) -> Iterator[None]:
+        """The deployment lock held by the session, for steps that cannot run in a transaction
+        (CREATE INDEX CONCURRENTLY)."""
+        conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{self._settings.safety.lock_timeout}ms",))
+        conn.execute("SELECT pg_advisory_lock(%s)", (DEPLOYMENT_LOCK,))
+        try:
+            yield
+        finally:
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (DEPLOYMENT_LOCK,))
+
+    def configure_session(self, cur: psycopg.Cursor, search_path: list[str],
+                          statement_timeout: int | None = None) -> None:
+        """Session-wide settings for statements outside a transaction."""
+        safety = self._settings.safety
+        cur.execute(sql.SQL("SET search_path TO {}").format(sql.SQL(", ").join(map(sql.Identifier, search_path))))
+        cur.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                    (f"{safety.lock_timeout}ms", f"{statement_timeout or safety.statement_timeout}ms"))
+
+    def _set_local(self, cur: psycopg.Cursor, search_path: list[str], statement_timeout: int | None) -> None:
+        safety = self._settings.safety
+        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.SQL(", ").join(map(sql.Identifier, search_path))))
+        cur.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                    (f"{safety.lock_timeout}ms", f"{statement_timeout or safety.statement_timeout}ms"))
+
+    def with_lock_retries(self, conn: psycopg.Connection, what: str, attempt: Callable[[], T]) -> T:
+        """Run `attempt` (which rolls itself back when it fails), again after a lock timeout,
+        with exponential backoff and jitter, until the stack's lock budget is spent."""
+        safety = self._settings.safety
+        deadline = time.monotonic() + safety.lock_budget / 1000
+        delay = 0.05
+        while True:
+            # Who is in the way can only be seen while this session waits: look just before
+            # its lock_timeout ends, from a second connection.
+            seen: list[dict] = []
+            watch = threading.Timer(safety.lock_timeout * 0.8 / 1000, self._watch, (conn.info.backend_pid, seen))
+            watch.start()
+            try:
+                return attempt()
+            except errors.LockNotAvailable:
+                if time.monotonic() + delay > deadline:
+                    raise LockBudgetSpent(what, safety.lock_budget, seen) from None
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 5.0)
+            finally:
+                watch.cancel()
+                watch.join()
+
+    def _watch(self, pid: int, seen: list[dict]) -> None:
+        try:
+            with psycopg.connect(**self._settings.connection.kwargs(self._settings.password),
+                                 row_factory=dict_row) as monitor:
+                seen.extend(monitor.execute(BLOCKERS, (pid,)).fetchall())
+        except psycopg.Error:
+            pass  # only ever a better error message
