@@ -17,7 +17,7 @@ from psycopg import sql
 
 from components import devdb
 from tests.support import tenants
-from tests.support.engine import EngineDouble, connection_config
+from tests.support.engine import EngineDouble
 
 
 def _free_port() -> int:
@@ -103,11 +103,6 @@ def db(database):
     """An autocommit connection to the test database, for arranging and checking."""
     with psycopg.connect(**database, autocommit=True) as conn:
         yield conn
-
-
-def stack_config(database: dict, **overrides) -> dict:
-    """The provider's view of the stack config (what `configure()` receives) for `database`."""
-    return {**connection_config(database), **{f"pgstack:{k}": v for k, v in overrides.items()}}
 
 
 def pytest_configure(config):

@@ -1,82 +1,15 @@
 """The dev and prod programs under Pulumi's mock monitor: which resources they declare, with
 which parents and dependencies. No database is touched."""
 
-import pulumi
 import pytest
-from pulumi.runtime import mocks as pulumi_mocks, rpc, settings as runtime_settings
 
-from components.stack.program import build
 from components.settings import ConfigError
-from tests.support.engine import stack_file_config
+from tests.support.program import CONFIG_SECRET, GENERATED, EchoMocks, RecordingMonitor, of_type, run_program
 
-GENERATED = "generated-Pa55word"
-CONFIG_SECRET = "s3cret-from-config"
 TRACKING_TABLES = {"visitors", "conversions", "conversion_queue", "tracking_events", "leads"}
 TRACKING_INDEXES = {"idx_visitors_gclid", "idx_leads_visitor_id", "idx_conversions_lead_id",
                     "idx_conversions_type_converted_at", "idx_queue_status_next_retry",
                     "idx_tracking_events_visitor_occurred", "idx_tracking_events_name_occurred"}
-
-
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The SDK's mock monitor, also keeping each registration's parent and dependencies."""
-
-    def __init__(self, mocks):
-        super().__init__(mocks)
-        self.registrations = []
-        self.exports = {}  # name -> (value, is_secret)
-
-    def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            raw = rpc.deserialize_properties(request.object)
-            self.registrations.append({
-                "type": request.type, "name": request.name, "urn": response.urn, "parent": request.parent,
-                "dependencies": set(request.dependencies), "protect": request.protect,
-                "inputs": {k: rpc.unwrap_rpc_secret(v) for k, v in raw.items()},
-                "secret_inputs": {k for k, v in raw.items() if rpc.is_rpc_secret(v)},
-            })
-        return response
-
-
-
-class EchoMocks(pulumi.runtime.Mocks):
-    def new_resource(self, args):
-        if args.typ == "random:index/randomPassword:RandomPassword":
-            return f"{args.name}-id", {**args.inputs, "result": GENERATED}
-        return f"{args.name}-id", args.inputs
-
-    def call(self, args):
-        return {}
-
-
-def run_program(stack: str, config: dict | None = None, monitor: RecordingMonitor | None = None) -> RecordingMonitor:
-    monitor = monitor or RecordingMonitor(EchoMocks())
-    runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(EchoMocks(), project="pgstack", stack=stack, preview=False, monitor=monitor)
-    values = {**stack_file_config(stack), "pgstack:db_password": CONFIG_SECRET,
-              "pgstack:validation": '{"mode": "off"}',  # no database here; tests/test_validation.py checks it
-              **(config or {})}
-    if stack == "prod":
-        values.setdefault("pgstack:analyst_password", "analyst-" + CONFIG_SECRET)
-    pulumi.runtime.set_all_config(values, secret_keys=[k for k in values if k.endswith("password")])
-
-    @pulumi.runtime.test
-    def program():
-        build()
-
-        async def record_exports():
-            for name, value in runtime_settings.get_root_resource().outputs.items():
-                value = pulumi.Output.from_input(value)
-                monitor.exports[name] = (await value.future(), await value.is_secret())
-
-        return pulumi.Output.from_input(record_exports())
-
-    program()
-    return monitor
-
-
-def of_type(monitor, suffix):
-    return [r for r in monitor.registrations if r["type"].endswith(suffix)]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

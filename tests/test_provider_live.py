@@ -10,7 +10,7 @@ from components.provider import (
     FunctionProvider, IndexProvider, PolicyProvider, TableProvider, TriggerProvider, ViewProvider,
 )
 from components.model import hazards
-from tests.conftest import stack_config
+from tests.support.engine import stack_config
 from tests.support.provider_process import ProviderError, ProviderProcess, pickled
 
 TABLE = {

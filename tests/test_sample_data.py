@@ -27,9 +27,9 @@ from components.model.parser import deparse, parse_module
 from components.model.sample_data import load_sample_data, parse_sample_file, sample_files
 from components.settings import ConfigError
 from tests.support.engine import PROJECT_DIR, EngineDouble, stack_file_config
+from tests.support.program import EchoMocks, RecordingMonitor, of_type, run_program
 from tests.support.provider_process import ProviderError
-from tests.test_module_analytics import TABLES, as_tenant, has_pgcrypto
-from tests.test_program_mocks import EchoMocks, RecordingMonitor, of_type, run_program
+from tests.support.tenants import ANALYTICS_TABLES as TABLES, as_analytics_tenant, has_pgcrypto
 
 SAMPLE_DIR = PROJECT_DIR / "sql" / "analytics" / "sample"
 # The sample API keys documented in 001_tenants.sql: only their SHA-256 may reach the database.
@@ -205,7 +205,7 @@ def test_live_dev_stack_loads_the_sample_data(database, db, sql_root):
 
         # As the API's signed-in user of acme: only acme's rows, all of them.
         with psycopg.connect(**database) as conn:
-            as_tenant(conn, tenants["acme"])
+            as_analytics_tenant(conn, tenants["acme"])
             assert counts(conn, tenants) == {"acme": COUNTS["acme"], "globex": dict.fromkeys(TABLES, 0)}
             conn.rollback()
 

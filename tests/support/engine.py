@@ -77,6 +77,12 @@ def validation_config(database: dict, stack_config: dict[str, str]) -> dict[str,
     return {"pgstack:validation": json.dumps(validation), "pgstack:validation_password": database["password"]}
 
 
+def stack_config(database: dict, **overrides) -> dict[str, str]:
+    """The provider's view of the stack config (what `configure()` receives) for `database`,
+    with `overrides` given by key without the namespace."""
+    return {**connection_config(database), **{f"pgstack:{k}": v for k, v in overrides.items()}}
+
+
 @dataclass
 class Entry:
     """One resource in the state, as the engine checkpoints it."""
