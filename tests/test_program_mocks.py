@@ -1,5 +1,8 @@
 """The dev and prod programs under Pulumi's mock monitor: which resources they declare, with
-which parents and dependencies. No database is touched."""
+which parents and dependencies. No database is touched.
+
+Each program runs once per session (conftest's `declared`) for the tests that only read what it
+declares; a test that changes the config runs its own (tests/support/program.py)."""
 
 import pytest
 
@@ -13,8 +16,8 @@ TRACKING_INDEXES = {"idx_visitors_gclid", "idx_leads_visitor_id", "idx_conversio
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_tracking_declared_once_under_its_module(stack):
-    monitor = run_program(stack)
+def test_tracking_declared_once_under_its_module(declared, stack):
+    monitor = declared(stack)
     module = next(r for r in monitor.registrations if r["type"] == "pgstack:index:SchemaModule" and r["name"] == "tracking")
     tables = [r for r in of_type(monitor, ":Table") if r["name"].startswith("tracking/")]
     indexes = [r for r in of_type(monitor, ":Index") if r["name"].startswith("tracking/")]
@@ -35,8 +38,8 @@ def test_tracking_declared_once_under_its_module(stack):
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_data_dependencies(stack):
-    monitor = run_program(stack)
+def test_data_dependencies(declared, stack):
+    monitor = declared(stack)
     urn = {r["name"]: r["urn"] for r in monitor.registrations}
     for index in of_type(monitor, ":Index"):
         if not index["name"].startswith("tracking/"):
@@ -58,8 +61,8 @@ def test_data_dependencies(stack):
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_no_password_in_plain_inputs_or_outputs(stack):
-    monitor = run_program(stack)
+def test_no_password_in_plain_inputs_or_outputs(declared, stack):
+    monitor = declared(stack)
     passwords = (CONFIG_SECRET, GENERATED)
     for resource in monitor.registrations:
         for key, value in resource["inputs"].items():
@@ -116,8 +119,8 @@ WRITE = ("DELETE", "INSERT", "SELECT", "UPDATE")
 TRACKING_OWNED = tuple(sorted(TRACKING_TABLES - {"leads"}))
 
 
-def test_dev_roles_memberships_and_grants():
-    monitor = run_program("dev")
+def test_dev_roles_memberships_and_grants(declared):
+    monitor = declared("dev")
     assert _roles(monitor) == {
         "pgstack_owner": {"login": False},
         "anon": {"login": False}, "authenticated": {"login": False},
@@ -154,8 +157,8 @@ def test_dev_roles_memberships_and_grants():
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_tenant_modules_are_granted_to_authenticated_and_never_to_anon(stack):
-    monitor = run_program(stack)
+def test_tenant_modules_are_granted_to_authenticated_and_never_to_anon(declared, stack):
+    monitor = declared(stack)
     for schema in ("growth", "crm"):
         tables = sorted(r["inputs"]["name"] for r in of_type(monitor, ":Table") if r["inputs"]["schema"] == schema)
         grants = _grants(monitor, (schema,))
@@ -165,8 +168,8 @@ def test_tenant_modules_are_granted_to_authenticated_and_never_to_anon(stack):
         assert not any(g[0] == "anon" for g in grants | _default_privileges(monitor, (schema,)))
 
 
-def test_prod_roles_memberships_and_grants():
-    monitor = run_program("prod")
+def test_prod_roles_memberships_and_grants(declared):
+    monitor = declared("prod")
     # Supabase's roles exist there: none is declared, only referred to.
     assert _roles(monitor) == {
         "pgstack_owner": {"login": False},
@@ -191,8 +194,8 @@ def test_prod_roles_memberships_and_grants():
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_objects_are_created_as_the_owner_role(stack):
-    monitor = run_program(stack)
+def test_objects_are_created_as_the_owner_role(declared, stack):
+    monitor = declared(stack)
     for resource in monitor.registrations:
         if not resource["type"].startswith("pulumi-python:dynamic/"):
             continue
@@ -247,8 +250,8 @@ def test_bad_config_names_the_key():
         run_program("dev", {"pgstack:safety": '{"allow_data_los": true}'})
 
 
-def test_growth_retention_is_exported_for_a_deletion_job():
-    monitor = run_program("dev")
+def test_growth_retention_is_exported_for_a_deletion_job(declared):
+    monitor = declared("dev")
     retention, secret = monitor.exports["retention"]
     assert not secret
     assert retention["growth"]["seo_rankings"] == {"column": "tracked_at", "keep": "365 days"}

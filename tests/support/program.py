@@ -6,6 +6,7 @@ its inputs (secrets unwrapped, and which were secret), parent, dependencies and 
 and whose `exports` hold the stack outputs. Nothing touches a database.
 """
 
+from dataclasses import dataclass
 from datetime import date
 
 import pulumi
@@ -80,5 +81,12 @@ def run_program(stack: str, config: dict | None = None, monitor: RecordingMonito
     return monitor
 
 
-def of_type(monitor: RecordingMonitor, suffix: str) -> list[dict]:
+@dataclass(frozen=True)
+class Declared:
+    """What one run declared: a RecordingMonitor's registrations and exports, without the monitor."""
+    registrations: list[dict]
+    exports: dict
+
+
+def of_type(monitor: RecordingMonitor | Declared, suffix: str) -> list[dict]:
     return [r for r in monitor.registrations if r["type"].endswith(suffix)]
