@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from components import devdb
 from tests.support import tenants
@@ -46,6 +47,12 @@ def pg_data_dir():
 @pytest.fixture(scope="session")
 def pg_server(pg_data_dir):
     conninfo = devdb.ensure_running(pg_data_dir, _free_port(), secrets.token_urlsafe(16))
+    # A throwaway server: nothing a test writes must survive a crash, so nothing waits for the
+    # disk (the many template copies and commits of a session are I/O otherwise).
+    with psycopg.connect(**conninfo, autocommit=True) as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+        conn.execute("SELECT pg_reload_conf()")
     yield conninfo
     devdb.stop(pg_data_dir)
 
