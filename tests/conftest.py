@@ -187,7 +187,8 @@ def pytest_unconfigure(config):
 
 def pytest_collection_modifyitems(items):
     """Every test that needs the real PostgreSQL is `live`: `pytest -m "not live"` runs the
-    pure tier (model, settings, program under mocks) in seconds."""
+    pure tier (model, settings, program under mocks) in seconds. Those that reach a server
+    without `pg_server` (the embedded one that validation at preview starts) carry the mark."""
     for item in items:
         if "pg_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.live)
