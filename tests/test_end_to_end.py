@@ -1,12 +1,15 @@
 """The whole dev program, up on an empty database, then again after editing SQL files,
-through the engine stand-in (tests/support/engine.py) and the real dynamic provider."""
+through the engine stand-in (tests/support/engine.py) and the real dynamic provider.
+
+That first `up` is conftest's `dev_stack_deployed`, run once per session: each test here starts
+from its own copy of the database it left, with its result and engine state."""
 
 import shutil
 
 import pytest
 
 from components.model.errors import SqlModelError
-from tests.support.engine import PROJECT_DIR, EngineDouble
+from tests.support.engine import PROJECT_DIR
 
 
 @pytest.fixture
@@ -17,10 +20,16 @@ def sql_root(tmp_path):
 
 
 @pytest.fixture
-def engine(database, sql_root):
-    engine = EngineDouble(database, stack="dev", sql_root=sql_root)
-    yield engine
-    engine.close()
+def database(dev_stack_after_up):
+    """This test's copy of the dev stack just after its first `up` (conftest's `db` connects to it)."""
+    return dev_stack_after_up.database
+
+
+@pytest.fixture
+def engine(dev_stack_after_up, sql_root):
+    """The engine stand-in carrying on from that `up`, on a copy of sql/ the test may edit."""
+    with dev_stack_after_up.engine(sql_root) as engine:
+        yield engine
 
 
 def edit(path, old, new):
@@ -35,9 +44,9 @@ def relations(db, kind):
         "WHERE n.nspname = 'public' AND c.relkind = %s", (kind,)).fetchall()}
 
 
-def test_dev_stack_up_edit_remove(engine, db, sql_root):
+def test_dev_stack_up_edit_remove(dev_stack_after_up, engine, db, sql_root):
     # 1. up on an empty database
-    first = engine.up()
+    first = dev_stack_after_up.first_up
     assert first.changed().keys() == {"create"}
     assert len([n for n in first.operations["create"] if n.startswith(("site/", "tracking/"))]) == 13
     assert relations(db, "r") == {"leads", "visitors", "conversions", "conversion_queue", "tracking_events"}
@@ -86,7 +95,6 @@ def test_dev_stack_up_edit_remove(engine, db, sql_root):
 
 
 def test_bad_sql_stops_before_the_database(engine, db, sql_root):
-    engine.up()
     edit(sql_root / "tracking" / "003_conversions.sql", "REFERENCES leads (id)", "REFERENCES lead (id)")
     edit(sql_root / "tracking" / "001_visitors.sql", "    user_agent    text,", "    user_agent    text,\n    extra text,")
     with pytest.raises(SqlModelError, match=r"sql/tracking/003_conversions\.sql:\d+: table public\.lead is not declared"):
@@ -96,27 +104,25 @@ def test_bad_sql_stops_before_the_database(engine, db, sql_root):
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'visitors'").fetchall()}
 
 
-def test_refresh_of_the_whole_stack_reports_only_what_changed_by_hand(database, db):
+def test_refresh_of_the_whole_stack_reports_only_what_changed_by_hand(engine, db):
     """`pulumi refresh` right after `up`: every dynamic resource of the dev stack (growth's vector
     column, hnsw and gin indexes, composite and self-referencing foreign keys and restrictive
     policy, crm's partial indexes, analytics' trigger, function and partitions, ...) reads back
     as declared, so the next preview is empty. What is then changed by hand shows in refresh and
     preview, and the next `up` puts the declared state back."""
-    with EngineDouble(database, stack="dev") as engine:
-        engine.up()
-        assert engine.refresh() == []
-        assert engine.preview().changed() == {}
+    assert engine.refresh() == []
+    assert engine.preview().changed() == {}
 
-        db.execute("DROP POLICY ceo_briefings_ceo_only ON growth.ceo_briefings")
-        db.execute("DROP INDEX growth.idx_knowledge_base_tags")
-        db.execute("ALTER TABLE crm.clients DISABLE ROW LEVEL SECURITY")
-        assert sorted(engine.refresh()) == ["growth/growth.ceo_briefings.ceo_briefings_ceo_only",
-                                            "growth/growth.idx_knowledge_base_tags"]
-        assert engine.preview().changed() == {
-            "create": ["growth/growth.ceo_briefings.ceo_briefings_ceo_only", "growth/growth.idx_knowledge_base_tags"],
-            "update": ["crm/crm.clients"]}
-        engine.up()
-        assert db.execute("SELECT relrowsecurity FROM pg_class WHERE oid = 'crm.clients'::regclass").fetchone()[0]
-        assert db.execute("SELECT count(*) FROM pg_policies WHERE policyname = 'ceo_briefings_ceo_only'").fetchone()[0]
-        assert engine.refresh() == []
-        assert engine.preview().changed() == {}
+    db.execute("DROP POLICY ceo_briefings_ceo_only ON growth.ceo_briefings")
+    db.execute("DROP INDEX growth.idx_knowledge_base_tags")
+    db.execute("ALTER TABLE crm.clients DISABLE ROW LEVEL SECURITY")
+    assert sorted(engine.refresh()) == ["growth/growth.ceo_briefings.ceo_briefings_ceo_only",
+                                        "growth/growth.idx_knowledge_base_tags"]
+    assert engine.preview().changed() == {
+        "create": ["growth/growth.ceo_briefings.ceo_briefings_ceo_only", "growth/growth.idx_knowledge_base_tags"],
+        "update": ["crm/crm.clients"]}
+    engine.up()
+    assert db.execute("SELECT relrowsecurity FROM pg_class WHERE oid = 'crm.clients'::regclass").fetchone()[0]
+    assert db.execute("SELECT count(*) FROM pg_policies WHERE policyname = 'ceo_briefings_ceo_only'").fetchone()[0]
+    assert engine.refresh() == []
+    assert engine.preview().changed() == {}

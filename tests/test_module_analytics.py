@@ -15,23 +15,20 @@ from datetime import date
 from pathlib import Path
 
 import psycopg
-import pulumi
 import pytest
 from pglast import ast, parse_sql
 from psycopg import sql
-from pulumi.runtime import settings as runtime_settings
 
 from components.model.objects import Module
 from components.model.declared import DeclaredTables
 from components.model.parser import parse_module, walk
 from components.model.partitions import monthly_partitions, months
 from components.stack.loading import check_partitions
-from components.stack.program import build
 from components.settings import ConfigError, ModuleConfig, read_settings
-from tests.support.engine import EngineDouble, stack_file_config
+from tests.support.engine import EngineDouble
+from tests.support.program import of_type, run_program
 from tests.support.provider_process import ProviderError
-from tests.support.tenants import act, analytics_claims, seed_analytics_tenant, sha256
-from tests.test_program_mocks import RecordingMonitor, EchoMocks, of_type
+from tests.support.tenants import as_analytics_tenant, has_pgcrypto, seed_analytics_tenant, sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ["tenant", "workspace", "api_key", "visitor", "lead", "identity_link", "session", "event",
@@ -269,28 +266,12 @@ def test_partitions_for_an_injected_date(analytics):
 
 # --- the program under mocks ----------------------------------------------------------------------
 
-def run_program(config: dict, today: date) -> RecordingMonitor:
-    monitor = RecordingMonitor(EchoMocks())
-    runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(EchoMocks(), project="pgstack", stack="dev", preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config({**stack_file_config("dev"), "pgstack:db_password": "x",
-                                   "pgstack:grants": "[]", "pgstack:validation": '{"mode": "off"}', **config},
-                                  secret_keys=["pgstack:db_password"])
-
-    @pulumi.runtime.test
-    def program():
-        build(today=today)
-
-    program()
-    return monitor
-
-
-ANALYTICS_ONLY = {"pgstack:modules": json.dumps([
+ANALYTICS_ONLY = {"pgstack:grants": "[]", "pgstack:modules": json.dumps([
     {"name": "analytics", "schema": "analytics", "partitions": PARTITIONS}])}
 
 
 def test_program_declares_one_partition_per_month():
-    monitor = run_program(ANALYTICS_ONLY, today=date(2026, 3, 15))
+    monitor = run_program("dev", ANALYTICS_ONLY, today=date(2026, 3, 15))
     urn = {r["name"]: r["urn"] for r in monitor.registrations}
     module = next(r for r in monitor.registrations if r["type"] == "pgstack:index:SchemaModule" and r["name"] == "analytics")
     partitions = of_type(monitor, ":Partition")
@@ -307,20 +288,15 @@ def test_program_declares_one_partition_per_month():
 
 
 def test_program_rejects_partitions_of_a_plain_table():
-    config = {"pgstack:modules": json.dumps([
+    config = {"pgstack:grants": "[]", "pgstack:modules": json.dumps([
         {"name": "analytics", "schema": "analytics", "partitions": {"session": {"start": "2026-01"}}}])}
     with pytest.raises(ConfigError, match=r"pgstack:modules\[0\]\.partitions\.session: .*not partitioned"):
-        run_program(config, today=date(2026, 3, 15))
+        run_program("dev", config, today=date(2026, 3, 15))
 
 
 # --- live: through the engine stand-in and the dynamic-provider process ---------------------------
 
 STRICT = {"allow_data_loss": False, "concurrent_indexes": True, "lock_timeout": "5s", "statement_timeout": "5min"}
-
-
-def has_pgcrypto(conninfo: dict) -> bool:
-    with psycopg.connect(**conninfo) as conn:
-        return conn.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'pgcrypto'").fetchone()[0] == 1
 
 
 def grant_app_roles(conn) -> None:
@@ -374,10 +350,6 @@ def conn(deployed):
         conn.execute("SET search_path TO analytics, public")
         yield conn
         conn.rollback()
-
-
-def as_tenant(conn, tenant_id) -> None:
-    act(conn, "authenticated", {"request.jwt.claims": analytics_claims(tenant_id) if tenant_id is not None else ""})
 
 
 def test_live_partitioned_table_and_partitions(deployed, conn):
@@ -477,7 +449,7 @@ def test_live_cross_tenant_reference_is_refused(deployed, conn):
 def test_live_tenant_isolation_reads(deployed, conn):
     _, _, tenants = deployed
     a, b = tenants["a"]["tenant"], tenants["b"]["tenant"]
-    as_tenant(conn, a)
+    as_analytics_tenant(conn, a)
     for table in TABLES:
         seen = {r[0] for r in conn.execute(sql.SQL("SELECT DISTINCT tenant_id FROM {}").format(sql.Identifier(table)))}
         assert seen == {a}, table
@@ -485,13 +457,13 @@ def test_live_tenant_isolation_reads(deployed, conn):
     # A partition named directly: RLS on, no policy -> nothing, although the role has a grant.
     assert conn.execute("SELECT count(*) FROM event_2026_01").fetchone()[0] == 0
     conn.execute("RESET ROLE")
-    as_tenant(conn, b)
+    as_analytics_tenant(conn, b)
     assert conn.execute("SELECT count(*) FROM event").fetchone()[0] == 5
     assert {r[0] for r in conn.execute("SELECT tenant_id FROM lead")} == {b}
 
 
 def test_live_no_claims_sees_nothing(deployed, conn):
-    as_tenant(conn, None)
+    as_analytics_tenant(conn, None)
     for table in TABLES:
         assert conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0] == 0, table
 
@@ -499,7 +471,7 @@ def test_live_no_claims_sees_nothing(deployed, conn):
 def test_live_writes_into_another_tenant_are_refused(deployed, conn):
     _, _, tenants = deployed
     a, b = tenants["a"], tenants["b"]
-    as_tenant(conn, a["tenant"])
+    as_analytics_tenant(conn, a["tenant"])
     conn.execute("SAVEPOINT s")
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
         conn.execute("INSERT INTO visitor (tenant_id, anonymous_id) VALUES (%s, 'anon-intruder-01')", (b["tenant"],))

@@ -19,6 +19,7 @@ from psycopg import errors, sql
 
 from components.model.declared import DeclaredTables
 from components.model.parser import parse_module, walk
+from tests.support.program import of_type
 from tests.support.tenants import CLIENT_A, CLIENT_B, CLIENT_OWNED, OPERATOR_ONLY, act
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -407,12 +408,10 @@ def test_anon_gets_nothing_and_service_role_everything(seeded, conn, db):
 
 # --- the program, under Pulumi mocks, with the module in schema crm -----------------------------
 
-def test_program_declares_the_module_in_schema_crm():
+def test_program_declares_the_module_in_schema_crm(declared):
     """The dev stack lists crm in schema crm: the program declares its schema and one resource per
     object, each depending on its table (and a table on the tables it references)."""
-    from tests.test_program_mocks import of_type, run_program
-
-    monitor = run_program("dev")
+    monitor = declared("dev")
     urn = {r["name"]: r["urn"] for r in monitor.registrations}
     module = next(r for r in monitor.registrations if r["type"] == "pgstack:index:SchemaModule" and r["name"] == "crm")
     tables = [r for r in of_type(monitor, ":Table") if r["name"].startswith("crm/")]

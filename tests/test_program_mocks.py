@@ -1,87 +1,23 @@
 """The dev and prod programs under Pulumi's mock monitor: which resources they declare, with
-which parents and dependencies. No database is touched."""
+which parents and dependencies. No database is touched.
 
-import pulumi
+Each program runs once per session (conftest's `declared`) for the tests that only read what it
+declares; a test that changes the config runs its own (tests/support/program.py)."""
+
 import pytest
-from pulumi.runtime import mocks as pulumi_mocks, rpc, settings as runtime_settings
 
-from components.stack.program import build
 from components.settings import ConfigError
-from tests.support.engine import stack_file_config
+from tests.support.program import CONFIG_SECRET, GENERATED, EchoMocks, RecordingMonitor, of_type, run_program
 
-GENERATED = "generated-Pa55word"
-CONFIG_SECRET = "s3cret-from-config"
 TRACKING_TABLES = {"visitors", "conversions", "conversion_queue", "tracking_events", "leads"}
 TRACKING_INDEXES = {"idx_visitors_gclid", "idx_leads_visitor_id", "idx_conversions_lead_id",
                     "idx_conversions_type_converted_at", "idx_queue_status_next_retry",
                     "idx_tracking_events_visitor_occurred", "idx_tracking_events_name_occurred"}
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The SDK's mock monitor, also keeping each registration's parent and dependencies."""
-
-    def __init__(self, mocks):
-        super().__init__(mocks)
-        self.registrations = []
-        self.exports = {}  # name -> (value, is_secret)
-
-    def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            raw = rpc.deserialize_properties(request.object)
-            self.registrations.append({
-                "type": request.type, "name": request.name, "urn": response.urn, "parent": request.parent,
-                "dependencies": set(request.dependencies), "protect": request.protect,
-                "inputs": {k: rpc.unwrap_rpc_secret(v) for k, v in raw.items()},
-                "secret_inputs": {k for k, v in raw.items() if rpc.is_rpc_secret(v)},
-            })
-        return response
-
-
-
-class EchoMocks(pulumi.runtime.Mocks):
-    def new_resource(self, args):
-        if args.typ == "random:index/randomPassword:RandomPassword":
-            return f"{args.name}-id", {**args.inputs, "result": GENERATED}
-        return f"{args.name}-id", args.inputs
-
-    def call(self, args):
-        return {}
-
-
-def run_program(stack: str, config: dict | None = None, monitor: RecordingMonitor | None = None) -> RecordingMonitor:
-    monitor = monitor or RecordingMonitor(EchoMocks())
-    runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(EchoMocks(), project="pgstack", stack=stack, preview=False, monitor=monitor)
-    values = {**stack_file_config(stack), "pgstack:db_password": CONFIG_SECRET,
-              "pgstack:validation": '{"mode": "off"}',  # no database here; tests/test_validation.py checks it
-              **(config or {})}
-    if stack == "prod":
-        values.setdefault("pgstack:analyst_password", "analyst-" + CONFIG_SECRET)
-    pulumi.runtime.set_all_config(values, secret_keys=[k for k in values if k.endswith("password")])
-
-    @pulumi.runtime.test
-    def program():
-        build()
-
-        async def record_exports():
-            for name, value in runtime_settings.get_root_resource().outputs.items():
-                value = pulumi.Output.from_input(value)
-                monitor.exports[name] = (await value.future(), await value.is_secret())
-
-        return pulumi.Output.from_input(record_exports())
-
-    program()
-    return monitor
-
-
-def of_type(monitor, suffix):
-    return [r for r in monitor.registrations if r["type"].endswith(suffix)]
-
-
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_tracking_declared_once_under_its_module(stack):
-    monitor = run_program(stack)
+def test_tracking_declared_once_under_its_module(declared, stack):
+    monitor = declared(stack)
     module = next(r for r in monitor.registrations if r["type"] == "pgstack:index:SchemaModule" and r["name"] == "tracking")
     tables = [r for r in of_type(monitor, ":Table") if r["name"].startswith("tracking/")]
     indexes = [r for r in of_type(monitor, ":Index") if r["name"].startswith("tracking/")]
@@ -102,8 +38,8 @@ def test_tracking_declared_once_under_its_module(stack):
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_data_dependencies(stack):
-    monitor = run_program(stack)
+def test_data_dependencies(declared, stack):
+    monitor = declared(stack)
     urn = {r["name"]: r["urn"] for r in monitor.registrations}
     for index in of_type(monitor, ":Index"):
         if not index["name"].startswith("tracking/"):
@@ -125,8 +61,8 @@ def test_data_dependencies(stack):
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_no_password_in_plain_inputs_or_outputs(stack):
-    monitor = run_program(stack)
+def test_no_password_in_plain_inputs_or_outputs(declared, stack):
+    monitor = declared(stack)
     passwords = (CONFIG_SECRET, GENERATED)
     for resource in monitor.registrations:
         for key, value in resource["inputs"].items():
@@ -183,8 +119,8 @@ WRITE = ("DELETE", "INSERT", "SELECT", "UPDATE")
 TRACKING_OWNED = tuple(sorted(TRACKING_TABLES - {"leads"}))
 
 
-def test_dev_roles_memberships_and_grants():
-    monitor = run_program("dev")
+def test_dev_roles_memberships_and_grants(declared):
+    monitor = declared("dev")
     assert _roles(monitor) == {
         "pgstack_owner": {"login": False},
         "anon": {"login": False}, "authenticated": {"login": False},
@@ -221,8 +157,8 @@ def test_dev_roles_memberships_and_grants():
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_tenant_modules_are_granted_to_authenticated_and_never_to_anon(stack):
-    monitor = run_program(stack)
+def test_tenant_modules_are_granted_to_authenticated_and_never_to_anon(declared, stack):
+    monitor = declared(stack)
     for schema in ("growth", "crm"):
         tables = sorted(r["inputs"]["name"] for r in of_type(monitor, ":Table") if r["inputs"]["schema"] == schema)
         grants = _grants(monitor, (schema,))
@@ -232,8 +168,8 @@ def test_tenant_modules_are_granted_to_authenticated_and_never_to_anon(stack):
         assert not any(g[0] == "anon" for g in grants | _default_privileges(monitor, (schema,)))
 
 
-def test_prod_roles_memberships_and_grants():
-    monitor = run_program("prod")
+def test_prod_roles_memberships_and_grants(declared):
+    monitor = declared("prod")
     # Supabase's roles exist there: none is declared, only referred to.
     assert _roles(monitor) == {
         "pgstack_owner": {"login": False},
@@ -258,8 +194,8 @@ def test_prod_roles_memberships_and_grants():
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_objects_are_created_as_the_owner_role(stack):
-    monitor = run_program(stack)
+def test_objects_are_created_as_the_owner_role(declared, stack):
+    monitor = declared(stack)
     for resource in monitor.registrations:
         if not resource["type"].startswith("pulumi-python:dynamic/"):
             continue
@@ -314,8 +250,8 @@ def test_bad_config_names_the_key():
         run_program("dev", {"pgstack:safety": '{"allow_data_los": true}'})
 
 
-def test_growth_retention_is_exported_for_a_deletion_job():
-    monitor = run_program("dev")
+def test_growth_retention_is_exported_for_a_deletion_job(declared):
+    monitor = declared("dev")
     retention, secret = monitor.exports["retention"]
     assert not secret
     assert retention["growth"]["seo_rankings"] == {"column": "tracked_at", "keep": "365 days"}

@@ -3,6 +3,7 @@ the SDK's dynamic-provider server in a separate process, with the pickled provid
 
 import copy
 import json
+import uuid
 
 import pytest
 
@@ -10,7 +11,8 @@ from components.provider import (
     FunctionProvider, IndexProvider, PolicyProvider, TableProvider, TriggerProvider, ViewProvider,
 )
 from components.model import hazards
-from tests.conftest import stack_config
+from tests.support.databases import drop_database, new_database
+from tests.support.engine import stack_config
 from tests.support.provider_process import ProviderError, ProviderProcess, pickled
 
 TABLE = {
@@ -73,21 +75,37 @@ class Resource:
         return self.id
 
 
+@pytest.fixture(scope="module")
+def database_name() -> str:
+    return f"test_provider_{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture
-def strict(database):
+def database(pg_server, database_name):
+    """A new, empty database, always under this module's one name (conftest's `db` connects to
+    it): the provider processes, configured with that name once, serve every test here."""
+    database = new_database(pg_server, name=database_name)
+    yield database
+    drop_database(pg_server, database)
+
+
+def provider_process(pg_server: dict, database_name: str, safety: dict):
+    process = ProviderProcess(stack_config(dict(pg_server, dbname=database_name), safety=json.dumps(safety)))
+    yield process
+    process.close()
+
+
+@pytest.fixture(scope="module")
+def strict(pg_server, database_name):
     # Every hazard but data loss accepted: what these tests check is the data-loss rule.
     everything_but_data_loss = [h.name for h in hazards.ALL if h is not hazards.DATA_LOSS]
-    process = ProviderProcess(stack_config(database, safety=json.dumps(
-        {"allow_data_loss": False, "allow_hazards": everything_but_data_loss})))
-    yield process
-    process.close()
+    yield from provider_process(pg_server, database_name,
+                                {"allow_data_loss": False, "allow_hazards": everything_but_data_loss})
 
 
-@pytest.fixture
-def permissive(database):
-    process = ProviderProcess(stack_config(database, safety=json.dumps({"allow_data_loss": True})))
-    yield process
-    process.close()
+@pytest.fixture(scope="module")
+def permissive(pg_server, database_name):
+    yield from provider_process(pg_server, database_name, {"allow_data_loss": True})
 
 
 def columns(db, table="accounts"):

@@ -1,9 +1,11 @@
-"""Roles and grants, live: the dev and prod stacks applied through the engine stand-in, then
-each role connects (or is switched to, the way Supabase's authenticator does) and is refused
-what its grants do not allow."""
+"""Roles and grants, live: the dev and prod stacks applied through the engine stand-in (once
+each for this module; every test works on its own copy of the database), then each role
+connects (or is switched to, the way Supabase's authenticator does) and is refused what its
+grants do not allow."""
 
 import json
 import uuid
+from dataclasses import dataclass
 
 import psycopg
 import pytest
@@ -12,6 +14,7 @@ from psycopg import errors
 from components.model.declared import DeclaredTables
 from components.model.parser import parse_module
 from components.supabase import AUTH_SQL_DIR
+from tests.support.databases import drop_database, new_database
 from tests.support.engine import EngineDouble, stack_file_config
 
 TRACKING = ("visitors", "conversions", "conversion_queue", "tracking_events")
@@ -43,12 +46,40 @@ def seed_rows(db) -> None:
     db.execute("INSERT INTO tracking_events (visitor_id, event_name) VALUES (%s, 'page_view')", (visitor,))
 
 
-@pytest.fixture
-def dev(database, db):
+@dataclass(frozen=True)
+class Deployed:
+    template: str  # the database the stack was applied to and seeded, copied for each test
+    engine: EngineDouble  # its engine stand-in, closed after the `up`: its state and config
+
+
+@pytest.fixture(scope="module")
+def dev_deployed(pg_server):
+    """The dev stack up once for this module, with one row in each tracking table.
+
+    Not conftest's session-wide dev stack: roles are cluster-wide, and another test's `up` of a
+    stack declaring them (another state) generates new passwords for them, so the passwords in
+    this state hold only until the next such `up`. None runs while this module's tests do."""
+    database = new_database(pg_server)
     with EngineDouble(database, stack="dev") as engine:
         engine.up()
+    with psycopg.connect(**database, autocommit=True) as db:
         seed_rows(db)
-        yield engine
+    yield Deployed(database["dbname"], engine)
+    drop_database(pg_server, database)
+
+
+@pytest.fixture
+def database(request, copy_of):
+    """This test's copy of the stack it uses (`dev` or `prod`), deployed and seeded; conftest's
+    `db` connects to it."""
+    stack = "prod" if "prod" in request.fixturenames else "dev"
+    return copy_of(request.getfixturevalue(f"{stack}_deployed").template)
+
+
+@pytest.fixture
+def dev(dev_deployed, database):
+    """The dev stack's engine stand-in (its state and config), the test's `database` a copy of its database."""
+    return dev_deployed.engine
 
 
 def test_dev_roles_attributes_and_ownership(dev, db):
@@ -164,17 +195,21 @@ def test_a_table_added_later_gets_the_default_privileges(dev, db, database):
 
 # --- prod: Supabase's roles exist, the site's leads table exists, the analyst is read-only ----
 
-@pytest.fixture
-def prod(database, db):
-    """The prod stack on a database prepared like a Supabase project: API roles and auth.uid()
-    exist, and the site's leads table exists, owned by the connecting user."""
-    for role, extra in (("anon", ""), ("authenticated", ""), ("service_role", " BYPASSRLS")):
-        db.execute(f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN{extra}; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
-    db.execute("CREATE SCHEMA auth")
-    for function in parse_module("auth", "auth", AUTH_SQL_DIR, DeclaredTables()).functions:
-        db.execute(function.definition)
-    db.execute("GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role")
-    db.execute("CREATE TABLE leads (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text NOT NULL)")
+@pytest.fixture(scope="module")
+def prod_deployed(pg_server):
+    """The prod stack up once for this module on a database prepared like a Supabase project:
+    API roles and auth.uid() exist, and the site's leads table exists, owned by the connecting
+    user. Then one row in each tracking table."""
+    database = new_database(pg_server)
+    with psycopg.connect(**database, autocommit=True) as db:
+        for role, extra in (("anon", ""), ("authenticated", ""), ("service_role", " BYPASSRLS")):
+            db.execute(f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN{extra}; "
+                       "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        db.execute("CREATE SCHEMA auth")
+        for function in parse_module("auth", "auth", AUTH_SQL_DIR, DeclaredTables()).functions:
+            db.execute(function.definition)
+        db.execute("GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role")
+        db.execute("CREATE TABLE leads (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text NOT NULL)")
     # The embedded PostgreSQL has no pgcrypto (Supabase has): leave it out here, as dev does.
     modules = json.loads(stack_file_config("prod")["pgstack:modules"])
     for module in modules:
@@ -183,8 +218,16 @@ def prod(database, db):
     config = {"pgstack:analyst_password": "analyst-" + uuid.uuid4().hex, "pgstack:modules": json.dumps(modules)}
     with EngineDouble(database, stack="prod", config=config) as engine:
         engine.up()
+    with psycopg.connect(**database, autocommit=True) as db:
         seed_rows(db)
-        yield engine
+    yield Deployed(database["dbname"], engine)
+    drop_database(pg_server, database)
+
+
+@pytest.fixture
+def prod(prod_deployed, database):
+    """The prod stack's engine stand-in (its state and config), the test's `database` a copy of its database."""
+    return prod_deployed.engine
 
 
 def test_prod_declares_no_supabase_role_and_keeps_the_site_table(prod, db):

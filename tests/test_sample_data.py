@@ -27,9 +27,9 @@ from components.model.parser import deparse, parse_module
 from components.model.sample_data import load_sample_data, parse_sample_file, sample_files
 from components.settings import ConfigError
 from tests.support.engine import PROJECT_DIR, EngineDouble, stack_file_config
+from tests.support.program import EchoMocks, RecordingMonitor, of_type, run_program
 from tests.support.provider_process import ProviderError
-from tests.test_module_analytics import TABLES, as_tenant, has_pgcrypto
-from tests.test_program_mocks import EchoMocks, RecordingMonitor, of_type, run_program
+from tests.support.tenants import ANALYTICS_TABLES as TABLES, as_analytics_tenant, has_pgcrypto
 
 SAMPLE_DIR = PROJECT_DIR / "sql" / "analytics" / "sample"
 # The sample API keys documented in 001_tenants.sql: only their SHA-256 may reach the database.
@@ -120,8 +120,8 @@ def dev_modules(**changes) -> list[dict]:
     return modules
 
 
-def test_dev_loads_the_analytics_sample_after_the_whole_module():
-    monitor = run_program("dev")
+def test_dev_loads_the_analytics_sample_after_the_whole_module(declared):
+    monitor = declared("dev")
     (sample,) = of_type(monitor, ":SampleData")
     module = next(r for r in monitor.registrations if r["type"] == "pgstack:index:SchemaModule" and r["name"] == "analytics")
     assert sample["name"] == "analytics/analytics.sample_data"
@@ -137,8 +137,8 @@ def test_dev_loads_the_analytics_sample_after_the_whole_module():
     assert all(set(s) == {"source", "table", "sql"} for s in inputs["statements"])
 
 
-def test_prod_loads_no_sample_data():
-    assert of_type(run_program("prod"), ":SampleData") == []
+def test_prod_loads_no_sample_data(declared):
+    assert of_type(declared("prod"), ":SampleData") == []
 
 
 @pytest.mark.parametrize("stack, config, message", [
@@ -185,10 +185,11 @@ def tenant_ids(conn) -> dict:
     return dict(conn.execute("SELECT slug, tenant_id FROM analytics.tenant").fetchall())
 
 
-def test_live_dev_stack_loads_the_sample_data(database, db, sql_root):
-    engine = EngineDouble(database, stack="dev", sql_root=sql_root, today=date(2026, 3, 15))
-    try:
-        assert "analytics/analytics.sample_data" in engine.up().operations["create"]
+def test_live_dev_stack_loads_the_sample_data(dev_stack_after_up, sql_root):
+    """On a copy of the dev stack as its first `up` left it (conftest's `dev_stack_deployed`)."""
+    database = dev_stack_after_up.database
+    with psycopg.connect(**database, autocommit=True) as db, dev_stack_after_up.engine(sql_root) as engine:
+        assert "analytics/analytics.sample_data" in dev_stack_after_up.first_up.operations["create"]
         tenants = tenant_ids(db)
         assert set(tenants) == {"acme", "globex"}
         assert counts(db, tenants) == COUNTS
@@ -205,7 +206,7 @@ def test_live_dev_stack_loads_the_sample_data(database, db, sql_root):
 
         # As the API's signed-in user of acme: only acme's rows, all of them.
         with psycopg.connect(**database) as conn:
-            as_tenant(conn, tenants["acme"])
+            as_analytics_tenant(conn, tenants["acme"])
             assert counts(conn, tenants) == {"acme": COUNTS["acme"], "globex": dict.fromkeys(TABLES, 0)}
             conn.rollback()
 
@@ -231,8 +232,6 @@ def test_live_dev_stack_loads_the_sample_data(database, db, sql_root):
         assert engine.provider.read(urn, entry.id, entry.outputs)[0] == "analytics.sample_data"
         db.execute("DROP TABLE analytics.funnel_step_match")
         assert engine.provider.read(urn, entry.id, entry.outputs)[0] == ""
-    finally:
-        engine.close()
 
 
 def test_live_a_failing_statement_leaves_no_sample_row(database, db, sql_root):

@@ -24,6 +24,7 @@ It is as strict as the engine wherever leniency could hide a bug:
   provider does.
 """
 
+import copy
 import json
 import random
 import threading
@@ -75,6 +76,12 @@ def validation_config(database: dict, stack_config: dict[str, str]) -> dict[str,
     validation.update(mode="server", host=database["host"], port=database["port"], user=database["user"],
                       sslmode="disable", password={"secret": "validation_password"})
     return {"pgstack:validation": json.dumps(validation), "pgstack:validation_password": database["password"]}
+
+
+def stack_config(database: dict, **overrides) -> dict[str, str]:
+    """The provider's view of the stack config (what `configure()` receives) for `database`,
+    with `overrides` given by key without the namespace."""
+    return {**connection_config(database), **{f"pgstack:{k}": v for k, v in overrides.items()}}
 
 
 @dataclass
@@ -177,8 +184,12 @@ class _Step:
 
 
 class EngineDouble:
+    """`state`: the state an earlier engine left (its `state`), when `database` is a copy of that
+    engine's database made right after its last run: this engine carries on from there, as the
+    next `pulumi up` of the same stack would."""
+
     def __init__(self, database: dict, stack: str = "dev", sql_root: Path | None = None, config: dict | None = None,
-                 today=None, seed: int = 0, parallel: int = 4):
+                 today=None, seed: int = 0, parallel: int = 4, state: dict[str, Entry] | None = None):
         self.database = database
         self.today = today  # the program's current date (monthly partitions); None: the real one
         self.stack = stack
@@ -189,7 +200,7 @@ class EngineDouble:
         self.secret_keys = [k for k in self.config if k == "pgstack:db_password" or k.endswith("_password")]
         self.provider = ProviderProcess(self.config)
         self.postgresql = PostgresqlDouble(database)
-        self.state: dict[str, Entry] = {}  # by URN
+        self.state: dict[str, Entry] = copy.deepcopy(state or {})  # by URN
         self.random = random.Random(seed)
         self.parallel = parallel
         self.lock = threading.Lock()

@@ -188,6 +188,17 @@ def analytics_claims(tenant_id) -> str:
                        "tenant_id": str(tenant_id)})
 
 
+def as_analytics_tenant(conn, tenant_id) -> None:
+    """Inside a transaction: a signed-in user of analytics tenant `tenant_id` (None: no claims)."""
+    act(conn, "authenticated", {"request.jwt.claims": analytics_claims(tenant_id) if tenant_id is not None else ""})
+
+
+def has_pgcrypto(conninfo: dict) -> bool:
+    """Whether the server offers pgcrypto (the embedded PostgreSQL is built without OpenSSL)."""
+    with psycopg.connect(**conninfo) as conn:
+        return conn.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'pgcrypto'").fetchone()[0] == 1
+
+
 def seed_analytics_tenant(conn, slug: str, crypto: bool) -> dict:
     """A tenant with one row in every analytics table (search_path analytics) and one event per
     month Jan..May 2026; returns the ids of its rows."""
