@@ -168,7 +168,8 @@ def sample_data(cur: Cursor, inputs: dict) -> dict | None:
 
 PARTITIONS = """
 SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-WHERE i.inhparent = to_regclass(format('%I.%I', %s::text, %s::text)) ORDER BY c.relname
+JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace
+WHERE n.nspname = %s AND p.relname = %s ORDER BY c.relname
 """
 
 
