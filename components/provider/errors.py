@@ -35,6 +35,19 @@ class AlreadyExists(ProviderError):
             "otherwise rename the object or drop the existing one.")
 
 
+class AdoptionRefused(ProviderError):
+    """The object exists, the module adopts it, and it is not what its file declares."""
+
+    def __init__(self, kind: str, object_id: str, source: str, differences: list[str]):
+        self.differences = differences
+        listed = "".join(f"\n  - {d}" for d in differences)
+        super().__init__(
+            f"{kind} {object_id} ({source}) exists in the database but differs from its declaration, so it was "
+            f"not adopted. Nothing was changed. Differences:{listed}\n"
+            "Adoption takes an object over only as it is: make the file say what the database holds (scaffold it "
+            "again with python -m components.scaffold, or edit it), adopt, and change it afterwards.")
+
+
 class NotConfigured(ProviderError):
     """An operation ran before the engine called configure()."""
 
