@@ -72,7 +72,8 @@ class SchemaModule(pulumi.ComponentResource):
         self.functions = self._functions()
         triggers = self._triggers()
         self.views = self._views()
-        self._sample_data(partitions + indexes + triggers)
+        migrations = self._migrations(partitions + indexes + triggers + list(self.views.values()))
+        self._sample_data(partitions + indexes + triggers + migrations)
         self.register_outputs({"schema": self.schema_name, "tables": sorted(self.tables)})
 
     # --- helpers -----------------------------------------------------------------------------
@@ -234,6 +235,20 @@ class SchemaModule(pulumi.ComponentResource):
                                               dict(view.inputs(), owner=self._args.owner, **self._adopting()),
                                               self._after(depends))
         return views
+
+    def _migrations(self, module_objects: list[pulumi.Resource]) -> list[pulumi.Resource]:
+        """The module's data migrations, each after the module's schema objects and the migration
+        before it. Run as the owner when every table it writes is the stack's (else as the
+        connecting user, who may write a table the module only extends)."""
+        migrations: list[pulumi.Resource] = []
+        schema = self._module.schema
+        for migration in self._args.loaded.migrations:
+            owned = all(self._args.tables.declared.owned_by_stack(schema, t) for t in migration.tables)
+            props = dict(migration.inputs(), schema=self.schema_name, **({"owner": self._args.owner} if owned else {}))
+            migrations.append(resources.Migration(
+                self._named("migrations", migration.number), props,
+                self._after(list(self.tables.values()) + module_objects + migrations[-1:])))
+        return migrations
 
     def _sample_data(self, module_objects: list[pulumi.Resource]) -> None:
         sample = self._args.loaded.sample_data
