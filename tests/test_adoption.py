@@ -10,6 +10,7 @@ tests/test_adoption_story.py.
 
 import json
 import shutil
+from pathlib import Path
 from datetime import date
 
 import psycopg
@@ -220,3 +221,56 @@ def test_without_adopt_an_existing_object_is_refused_with_the_way_to_adopt_it(li
                                                r"adopt: true"):
         engine.up()
 
+
+
+# --- a table the module only extends: prod's external `leads` -------------------------------------
+
+PROJECT_SQL = Path(__file__).resolve().parent.parent / "sql"
+
+
+def tracking_by_hand(db: psycopg.Connection, drop_column: str | None = None) -> None:
+    """The site's leads table, and the tracking module as a team applied it by hand before this
+    tool: its tables, and its columns on leads."""
+    for role in ("anon", "authenticated", "service_role"):
+        db.execute(f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    db.execute("SET search_path TO public")
+    db.execute((PROJECT_SQL / "site" / "001_leads.sql").read_text())
+    for path in sorted((PROJECT_SQL / "tracking").glob("*.sql")):
+        db.execute(path.read_text())
+    if drop_column:
+        db.execute(f"ALTER TABLE leads DROP COLUMN {drop_column}")
+    db.execute("RESET search_path")
+    db.execute("INSERT INTO public.leads (email) VALUES ('a@example.com')")
+
+
+def tracking_config() -> dict:
+    return {**config(), "pgstack:modules": json.dumps([
+        {"name": "tracking", "schema": "public", "external_tables": ["leads"], "adopt": True}])}
+
+
+def test_the_columns_a_module_adds_to_an_external_table_are_adopted_too(database, db):
+    ddl_log.install(db)
+    tracking_by_hand(db)
+    mark = ddl_log.mark(db)
+    with EngineDouble(database, sql_root=PROJECT_SQL, config=tracking_config()) as engine:
+        created = engine.up().changed()
+        assert "tracking/public.leads" in created["create"] and list(created) == ["create"]
+        assert ddl_log.in_schema(ddl_log.since(db, mark), "public") == []
+        leads = engine.entry("pulumi-python:dynamic/pgstack:Table", "tracking/public.leads")
+        assert sorted(leads.outputs["applied"]) == sorted(
+            [f"column:{c['name']}" for c in leads.outputs["columns"]]
+            + [f"constraint:{c['name']}" for c in leads.outputs["constraints"]])
+        assert engine.refresh() == []
+        assert engine.preview().changed() == {}
+
+
+def test_an_external_table_missing_one_of_the_module_columns_is_refused(database, db):
+    ddl_log.install(db)
+    tracking_by_hand(db, drop_column="utm_term")
+    mark = ddl_log.mark(db)
+    with EngineDouble(database, sql_root=PROJECT_SQL, config=tracking_config()) as engine, \
+            pytest.raises(ProviderError, match=r"table public\.leads \(sql/tracking/002_leads_extension\.sql:\d+\) exists "
+                                               r"in the database but differs .*\n  - column utm_term: declared, "
+                                               r"missing live\n"):
+        engine.up()
+    assert ddl_log.in_schema(ddl_log.since(db, mark), "public") == []

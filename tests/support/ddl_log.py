@@ -63,5 +63,7 @@ def mark(conn: psycopg.Connection) -> int:
 
 
 def in_schema(commands: list[Command], schema: str) -> list[Command]:
-    """The commands on objects of `schema`."""
-    return [c for c in commands if c.schema == schema]
+    """The commands on objects of `schema`, and on policies and triggers of its tables (which
+    have no schema of their own: their identity is `name on schema.table`)."""
+    return [c for c in commands
+            if c.schema == schema or (c.identity or "").rpartition(" on ")[2].startswith(f"{schema}.")]
