@@ -10,8 +10,8 @@ tests/test_adoption_story.py.
 
 import json
 import shutil
-from pathlib import Path
 from datetime import date
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -49,9 +49,12 @@ CREATE TABLE notes (
 
 # What the module's partitions config declares for TODAY (2026-01 through 2026-03), made by hand.
 PARTITIONS = """
-CREATE TABLE app.notes_2026_01 PARTITION OF app.notes FOR VALUES FROM ('2026-01-01 00:00:00+00') TO ('2026-02-01 00:00:00+00');
-CREATE TABLE app.notes_2026_02 PARTITION OF app.notes FOR VALUES FROM ('2026-02-01 00:00:00+00') TO ('2026-03-01 00:00:00+00');
-CREATE TABLE app.notes_2026_03 PARTITION OF app.notes FOR VALUES FROM ('2026-03-01 00:00:00+00') TO ('2026-04-01 00:00:00+00');
+CREATE TABLE app.notes_2026_01 PARTITION OF app.notes
+    FOR VALUES FROM ('2026-01-01 00:00:00+00') TO ('2026-02-01 00:00:00+00');
+CREATE TABLE app.notes_2026_02 PARTITION OF app.notes
+    FOR VALUES FROM ('2026-02-01 00:00:00+00') TO ('2026-03-01 00:00:00+00');
+CREATE TABLE app.notes_2026_03 PARTITION OF app.notes
+    FOR VALUES FROM ('2026-03-01 00:00:00+00') TO ('2026-04-01 00:00:00+00');
 ALTER TABLE app.notes_2026_01 ENABLE ROW LEVEL SECURITY;
 ALTER TABLE app.notes_2026_02 ENABLE ROW LEVEL SECURITY;
 ALTER TABLE app.notes_2026_03 ENABLE ROW LEVEL SECURITY;
@@ -86,7 +89,8 @@ def made_by_hand(db: psycopg.Connection, text: str = MODULE) -> None:
     db.execute(text)
     db.execute("RESET search_path")
     db.execute(PARTITIONS)
-    db.execute("INSERT INTO app.items (owner_id, title) SELECT gen_random_uuid(), 'item ' || g FROM generate_series(1, 20) g")
+    db.execute("INSERT INTO app.items (owner_id, title) SELECT gen_random_uuid(), 'item ' || g "
+               "FROM generate_series(1, 20) g")
 
 
 CATALOG = {
@@ -95,7 +99,8 @@ CATALOG = {
                   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
                   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                   WHERE c.relnamespace = 'app'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, 2""",
-    "relations": """SELECT relname, relkind, relrowsecurity, pg_get_userbyid(relowner), obj_description(oid, 'pg_class'),
+    "relations": """SELECT relname, relkind, relrowsecurity, pg_get_userbyid(relowner),
+                           obj_description(oid, 'pg_class'),
                            reloptions FROM pg_class WHERE relnamespace = 'app'::regnamespace ORDER BY 1""",
     "constraints": "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                    "WHERE connamespace = 'app'::regnamespace ORDER BY 1",
@@ -183,7 +188,8 @@ def test_every_kind_is_adopted_without_ddl_and_stays_quiet(live_app, db, tmp_pat
     (("COMMENT ON TABLE items IS 'things people own';", ""), "comment: live 'things people own'; declared (none)"),
     (("ALTER TABLE items ENABLE ROW LEVEL SECURITY;", ""), "rls_enabled: live true; declared false"),
     (("WHERE status = 'open';\nCREATE POLICY", "WHERE status <> 'done';\nCREATE POLICY"),
-     """definition: live "CREATE INDEX items_open_title ON items ((lower(title))) WHERE status = CAST('open' AS text)"; """
+     """definition: live "CREATE INDEX items_open_title ON items ((lower(title))) """
+     """WHERE status = CAST('open' AS text)"; """
      '''declared "CREATE INDEX items_open_title ON items ((lower(title))) WHERE status <> CAST('done' AS text)"'''),
     (("FOR SELECT TO authenticated", "FOR SELECT TO public"), "roles: live ['authenticated']; declared ['public']"),
     (("NEW.title := trim(NEW.title);", "NEW.title := upper(NEW.title);"),
@@ -269,7 +275,8 @@ def test_an_external_table_missing_one_of_the_module_columns_is_refused(database
     tracking_by_hand(db, drop_column="utm_term")
     mark = ddl_log.mark(db)
     with EngineDouble(database, sql_root=PROJECT_SQL, config=tracking_config()) as engine, \
-            pytest.raises(ProviderError, match=r"table public\.leads \(sql/tracking/002_leads_extension\.sql:\d+\) exists "
+            pytest.raises(ProviderError, match=r"table public\.leads \(sql/tracking/002_leads_extension\.sql:\d+\) "
+                                               r"exists "
                                                r"in the database but differs .*\n  - column utm_term: declared, "
                                                r"missing live\n"):
         engine.up()

@@ -74,7 +74,8 @@ def test_migrations_load_in_number_order_with_rendered_statements(tmp_path):
 
 def test_the_checksum_follows_what_runs_not_how_it_is_written(tmp_path):
     plain = load(tmp_path, {"0001_reference.sql": REFERENCE})[0]
-    spaced = load(tmp_path, {"0001_reference.sql": "\n\n-- other words\n" + REFERENCE.replace("SET plan", "SET   plan")})[0]
+    spaced_out = "\n\n-- other words\n" + REFERENCE.replace("SET plan", "SET   plan")
+    spaced = load(tmp_path, {"0001_reference.sql": spaced_out})[0]
     changed = load(tmp_path, {"0001_reference.sql": REFERENCE.replace("'Pro'", "'Professional'")})[0]
     assert plain.checksum == spaced.checksum != changed.checksum
 
@@ -101,7 +102,8 @@ def test_the_checksum_follows_what_runs_not_how_it_is_written(tmp_path):
      "migrations/0001_x.sql:2: a batched UPDATE needs a WHERE"),
     ("0001_x.sql", "-- pgstack: batched\nUPDATE accounts SET score = 0 WHERE score IS NULL;\n",
      "a batched statement runs again until it changes no row, so each run must change a bounded batch"),
-    ("0001_x.sql", "-- pgstack: batched\nINSERT INTO plans SELECT 'p' || g, 'P' FROM generate_series(1, 9) g LIMIT 5;\n",
+    ("0001_x.sql", "-- pgstack: batched\nINSERT INTO plans SELECT 'p' || g, 'P' "
+                   "FROM generate_series(1, 9) g LIMIT 5;\n",
      "a batched INSERT runs again until it inserts no row, so it needs ON CONFLICT DO NOTHING"),
 ])
 def test_what_a_migration_may_not_do_is_named_with_its_line(tmp_path, name, text, error):
@@ -155,7 +157,8 @@ def test_each_migration_runs_once_in_order_after_the_schema(database, db, tmp_pa
     module_folder(root, {})
     with EngineDouble(database, sql_root=root, config=config()) as engine:
         engine.up()
-        db.execute("INSERT INTO app.accounts (email) SELECT 'user' || g || '@example.com' FROM generate_series(1, 10) g")
+        db.execute("INSERT INTO app.accounts (email) SELECT 'user' || g || '@example.com' "
+                   "FROM generate_series(1, 10) g")
 
         # New migrations show in the preview, then run in number order (0002 needs 0001's plans).
         module_folder(root, {"0001_reference.sql": REFERENCE,
@@ -251,7 +254,8 @@ def test_a_batch_that_never_converges_is_stopped(database, db, tmp_path):
     with EngineDouble(database, sql_root=root, config=config()) as engine:
         engine.up()
         db.execute("INSERT INTO app.accounts (email) SELECT 'u' || g FROM generate_series(1, 20) g")
-        module_folder(root, {"0001_forever.sql": "-- pgstack: batched\nUPDATE accounts SET score = coalesce(score, 0) + 1 "
+        module_folder(root, {"0001_forever.sql": "-- pgstack: batched\n"
+                                                 "UPDATE accounts SET score = coalesce(score, 0) + 1 "
                                                  "WHERE id IN (SELECT id FROM accounts ORDER BY id LIMIT 5);\n"})
         with pytest.raises(ProviderError, match="does not converge"):
             engine.up()
@@ -259,7 +263,8 @@ def test_a_batch_that_never_converges_is_stopped(database, db, tmp_path):
 
 def test_rls_that_binds_the_owner_fails_the_migration_instead_of_skipping_rows(database, db, tmp_path):
     root = tmp_path / "sql"
-    forced = SCHEMA + "ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;\nALTER TABLE accounts FORCE ROW LEVEL SECURITY;\n"
+    forced = SCHEMA + ("ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;\n"
+                       "ALTER TABLE accounts FORCE ROW LEVEL SECURITY;\n")
     module_folder(root, {}, forced)
     with EngineDouble(database, sql_root=root, config=config()) as engine:
         engine.up()
@@ -274,7 +279,8 @@ def test_migrations_are_validated_at_preview(database, tmp_path):
     root = tmp_path / "sql"
     module_folder(root, {"0001_bad.sql": "UPDATE accounts SET score = 'many';\n"})
     with EngineDouble(database, sql_root=root, config=config()) as engine, \
-            pytest.raises(Exception, match=r"sql/app/migrations/0001_bad\.sql:1: .*invalid input syntax for type integer"):
+            pytest.raises(Exception, match=r"sql/app/migrations/0001_bad\.sql:1: .*invalid input syntax "
+                                           r"for type integer"):
         engine.preview()
     with psycopg.connect(**database) as conn:
         assert conn.execute("SELECT to_regnamespace('app')").fetchone()[0] is None
