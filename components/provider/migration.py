@@ -3,8 +3,9 @@
 Whether a migration was applied is read from the journal (journal.py), which is written in the
 same transaction as the migration's statements: so a migration whose COMMIT succeeded but whose
 answer never reached the engine is not run again, and one that was rolled back is. A migration
-runs its statements in order, in one transaction with the stack's timeouts, through the same
-path as sample data (sample_data.dml_steps), as the owner of the module's tables. With
+runs its statements in order, in one transaction with the stack's timeouts, as the owner of the
+module's tables: it is sample data's provider (sample_data.py) with a record of what ran, so
+whatever guards the DML the deployer runs guards both. With
 `row_security` off: should RLS apply to the owner (FORCE ROW LEVEL SECURITY), a statement fails
 instead of silently changing only the rows a policy lets through.
 
@@ -20,29 +21,28 @@ resource (removing the file) changes nothing: the rows stay, and so does the jou
 so the same migration restored later is not run again.
 """
 
-from psycopg import sql
+from psycopg import Cursor, sql
 from pulumi.dynamic import DiffResult
 from pulumi.runtime.rpc import contains_unknowns
 
 from ..settings import NAMESPACE
 from . import journal
-from .base import CatalogObjectProvider
 from .errors import BatchDoesNotConverge, MigrationChanged
-from .sample_data import dml_steps
+from .sample_data import SampleDataProvider, dml_steps
 
 
 def _key(props: dict) -> str:
     return f"migration {props['schema']}.{props['module']}/{props['number']}"
 
 
-def applied_migration(cur, props: dict) -> dict | None:
+def applied_migration(cur: Cursor, inputs: dict) -> dict | None:
     """The checksum of the migration as last applied (None: never, or not to the end)."""
-    row = journal.read(cur, _key(props))
+    row = journal.read(cur, _key(inputs))
     done = (row or {}).get("applied", {}).get("checksum")
     return {"checksum": (done, done)} if done else None
 
 
-class MigrationProvider(CatalogObjectProvider):
+class MigrationProvider(SampleDataProvider):
     kind = "migration"
     # The module and the number are the migration; a new schema is new tables to migrate.
     replace_on = ("schema", "module", "number")
@@ -77,15 +77,14 @@ class MigrationProvider(CatalogObjectProvider):
     def fingerprints(self, props, live):
         return {"checksum": props["checksum"]}  # once its steps ran, or when it had run already
 
+    # delete, inherited, changes nothing in the database (see above).
+
     def diff(self, id_, olds, news):
         if contains_unknowns(news.get("checksum")):
             return DiffResult(changes=True)
         if olds.get("checksum") != news.get("checksum"):
             self._refuse_rerun(news, olds.get("checksum"))
         return super().diff(id_, olds, news)
-
-    def delete(self, id_, props):
-        """Changes nothing in the database (see above)."""
 
     def _refuse_rerun(self, new: dict, applied: str | None) -> None:
         if not self._safety.rerun_migrations:

@@ -118,6 +118,15 @@ class SchemaModule(pulumi.ComponentResource):
             "triggers": [t.name for t in module.triggers if t.table == table.name],
         }}
 
+    def _writing(self, tables: list[str]) -> dict:
+        """What a resource that runs DML on the module's `tables` (sample data, a data migration)
+        is given besides its statements: `owner`, the role it runs as, when the stack owns every
+        one of them (otherwise it runs as the connecting user, who may write a table the module
+        only extends). The one place both kinds get it from."""
+        schema = self._module.schema
+        owned = all(self._args.tables.declared.owned_by_stack(schema, t) for t in tables)
+        return {"owner": self._args.owner} if owned else {}
+
     def _created_as(self, schema: str, table: str) -> dict:
         """`owner` for an object on `table` when the stack owns the table, else nothing."""
         return {"owner": self._args.owner} if self._args.tables.declared.owned_by_stack(schema, table) else {}
@@ -241,10 +250,8 @@ class SchemaModule(pulumi.ComponentResource):
         before it. Run as the owner when every table it writes is the stack's (else as the
         connecting user, who may write a table the module only extends)."""
         migrations: list[pulumi.Resource] = []
-        schema = self._module.schema
         for migration in self._args.loaded.migrations:
-            owned = all(self._args.tables.declared.owned_by_stack(schema, t) for t in migration.tables)
-            props = dict(migration.inputs(), schema=self.schema_name, **({"owner": self._args.owner} if owned else {}))
+            props = dict(migration.inputs(), schema=self.schema_name, **self._writing(migration.tables))
             migrations.append(resources.Migration(
                 self._named("migrations", migration.number), props,
                 self._after(list(self.tables.values()) + module_objects + migrations[-1:])))
@@ -258,5 +265,5 @@ class SchemaModule(pulumi.ComponentResource):
         # in their month), the indexes a conflict may be decided on, the triggers that fire.
         resources.SampleData(self._named(self._module.schema, "sample_data"),
                              dict(sample.inputs(), schema=self.schema_name, module=self._module.name,
-                                  owner=self._args.owner),
+                                  **self._writing([s.table for s in sample.statements])),
                              self._after(list(self.tables.values()) + module_objects))
