@@ -9,7 +9,8 @@ from .kinds import (
     TriggerProvider,
     ViewProvider,
 )
+from .migration import MigrationProvider
 from .sample_data import SampleDataProvider
 
-__all__ = ["FunctionProvider", "IndexProvider", "PartitionProvider", "PolicyProvider", "SampleDataProvider",
-           "TableProvider", "TriggerProvider", "ViewProvider"]
+__all__ = ["FunctionProvider", "IndexProvider", "MigrationProvider", "PartitionProvider", "PolicyProvider",
+           "SampleDataProvider", "TableProvider", "TriggerProvider", "ViewProvider"]

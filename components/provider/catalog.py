@@ -19,7 +19,7 @@ WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')
 
 # The parent is NULL for a table that was detached (or never was a partition).
 PARTITION = """
-SELECT parent.relname, pg_get_expr(c.relpartbound, c.oid), c.relrowsecurity
+SELECT parent.relname, pg_get_expr(c.relpartbound, c.oid), c.relrowsecurity, pg_get_userbyid(c.relowner)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
 LEFT JOIN pg_class parent ON parent.oid = i.inhparent
@@ -109,9 +109,12 @@ def partition(cur: Cursor, inputs: dict) -> dict | None:
     row = cur.execute(PARTITION, (inputs["schema"], inputs["name"])).fetchone()
     if row is None:
         return None
-    parent, bound, rls_enabled = row
+    parent, bound, rls_enabled, owner = row
     bound = bound or "DETACHED"
-    return {"table": (str(parent), parent), "bound": (bound, bound), "rls_enabled": (str(rls_enabled), rls_enabled)}
+    live = {"table": (str(parent), parent), "bound": (bound, bound), "rls_enabled": (str(rls_enabled), rls_enabled)}
+    if "owner" in inputs:
+        live["owner"] = (owner, owner)
+    return live
 
 
 def index(cur: Cursor, inputs: dict) -> dict | None:

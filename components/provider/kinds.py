@@ -35,10 +35,14 @@ class TableProvider(CatalogObjectProvider):
                                        key=lambda c: str(c.get("name")) if isinstance(c, dict) else "")
         return result
 
-    def plan_towards(self, recorded, live, new):
-        if live is not None and extends_only(new):
+    def existing(self, props, live):
+        if live is not None and extends_only(props):
             # The table is someone else's: whether this resource exists is whether its columns do.
-            live = self._managed_keys(new, live) or None
+            return self._managed_keys(props, live) or None
+        return live
+
+    def plan_towards(self, recorded, live, new):
+        live = self.existing(new, live)
         if live is not None and recorded is not None:
             recorded = self._with_declared_live(recorded, live, new)
         return super().plan_towards(recorded, live, new)
@@ -176,7 +180,7 @@ class IndexProvider(CatalogObjectProvider):
                 return plan.rename_index(plan.swap_name(new), new)
             return leftover + self.plan_create(new)
         if recorded is None:
-            raise AlreadyExists(self.kind, self.object_id(new), new.get("source", "unknown source"))
+            return self.unrecorded(new)
         built = live["definition"][0]
         applied = recorded.get(APPLIED, {}).get("definition")
         if built.endswith(catalog.INVALID_INDEX):  # an interrupted concurrent build: build it again

@@ -10,6 +10,7 @@ from pulumi.dynamic import Resource
 from ..provider import (
     FunctionProvider,
     IndexProvider,
+    MigrationProvider,
     PartitionProvider,
     PolicyProvider,
     SampleDataProvider,
@@ -77,3 +78,10 @@ class SampleData(Resource, module="pgstack", name="SampleData"):
 
     def __init__(self, resource_name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
         super().__init__(SampleDataProvider(), resource_name, props, opts)
+
+
+class Migration(Resource, module="pgstack", name="Migration"):
+    """One data migration of a module, run once (sql/<module>/migrations/; see model/migrations.py)."""
+
+    def __init__(self, resource_name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(MigrationProvider(), resource_name, props, opts)

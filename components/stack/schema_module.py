@@ -72,7 +72,8 @@ class SchemaModule(pulumi.ComponentResource):
         self.functions = self._functions()
         triggers = self._triggers()
         self.views = self._views()
-        self._sample_data(partitions + indexes + triggers)
+        migrations = self._migrations(partitions + indexes + triggers + list(self.views.values()))
+        self._sample_data(partitions + indexes + triggers + migrations)
         self.register_outputs({"schema": self.schema_name, "tables": sorted(self.tables)})
 
     # --- helpers -----------------------------------------------------------------------------
@@ -102,6 +103,30 @@ class SchemaModule(pulumi.ComponentResource):
         return ({"table_renamed_from": own.renamed_from},
                 pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(aliases=[alias] if alias else [])))
 
+    def _adopting(self, table: Table | None = None) -> dict:
+        """`adopt` for an object of a module that adopts existing objects (modules[i].adopt), else
+        nothing. A table's carries the names of what the module declares on it, so adopting the
+        table refuses an index, policy or trigger the files leave out."""
+        if not self._args.loaded.config.adopt:
+            return {}
+        if table is None:
+            return {"adopt": True}
+        module = self._module
+        return {"adopt": {
+            "indexes": [i.name for i in module.indexes if i.table == table.name],
+            "policies": [p.name for p in module.policies if p.table == table.name],
+            "triggers": [t.name for t in module.triggers if t.table == table.name],
+        }}
+
+    def _writing(self, tables: list[str]) -> dict:
+        """What a resource that runs DML on the module's `tables` (sample data, a data migration)
+        is given besides its statements: `owner`, the role it runs as, when the stack owns every
+        one of them (otherwise it runs as the connecting user, who may write a table the module
+        only extends). The one place both kinds get it from."""
+        schema = self._module.schema
+        owned = all(self._args.tables.declared.owned_by_stack(schema, t) for t in tables)
+        return {"owner": self._args.owner} if owned else {}
+
     def _created_as(self, schema: str, table: str) -> dict:
         """`owner` for an object on `table` when the stack owns the table, else nothing."""
         return {"owner": self._args.owner} if self._args.tables.declared.owned_by_stack(schema, table) else {}
@@ -130,7 +155,7 @@ class SchemaModule(pulumi.ComponentResource):
     def _table_inputs(self, table: Table) -> dict:
         props = table.inputs()
         props["schema"] = self.schema_name
-        props.update(self._created_as(table.schema, table.name))
+        props.update(self._created_as(table.schema, table.name), **self._adopting(table))
         for constraint in props.get("constraints", []):
             ref = constraint.get("references")
             if ref and not (ref["schema"] == table.schema and ref["table"] == table.name):
@@ -166,7 +191,7 @@ class SchemaModule(pulumi.ComponentResource):
             for partition in monthly_partitions(self._module.declared_table(spec.table), spec.start, spec.ahead, today,
                                                 source=f"pgstack:{spec.key}"):
                 props = dict(partition.inputs(), schema=self.schema_name, table=self.tables[spec.table].name,
-                             owner=self._args.owner)
+                             owner=self._args.owner, **self._adopting())
                 partitions.append(resources.Partition(self._named(partition.schema, partition.name), props,
                                                       pulumi.ResourceOptions.merge(self._child, self._protected(None))))
         return partitions
@@ -176,7 +201,7 @@ class SchemaModule(pulumi.ComponentResource):
         for index in self._module.indexes:
             renamed, options = self._on_table(index.schema, index.table)
             props = dict(index.inputs(), table=self._args.tables.output(index.schema, index.table),
-                         **self._created_as(index.schema, index.table), **renamed)
+                         **self._created_as(index.schema, index.table), **renamed, **self._adopting())
             indexes.append(resources.Index(self._named(index.schema, index.name), props, options))
         return indexes
 
@@ -186,7 +211,8 @@ class SchemaModule(pulumi.ComponentResource):
             # no owner, and its expression may call functions the owner cannot reach, such as
             # Supabase's auth.uid() (schema auth grants USAGE to postgres, not to other roles).
             renamed, options = self._on_table(policy.schema, policy.table, policy.name)
-            props = dict(policy.inputs(), table=self._args.tables.output(policy.schema, policy.table), **renamed)
+            props = dict(policy.inputs(), table=self._args.tables.output(policy.schema, policy.table), **renamed,
+                         **self._adopting())
             resources.Policy(self._named(policy.schema, policy.table, policy.name), props, options)
 
     def _functions(self) -> dict[str, resources.Function]:
@@ -195,7 +221,7 @@ class SchemaModule(pulumi.ComponentResource):
         for function in self._module.functions:
             functions[f"{function.schema}.{function.name}"] = resources.Function(
                 self._named(function.schema, f"{function.name}({function.arguments})"),
-                dict(function.inputs(), owner=self._args.owner), self._after(depends))
+                dict(function.inputs(), owner=self._args.owner, **self._adopting()), self._after(depends))
         return functions
 
     def _triggers(self) -> list[pulumi.Resource]:
@@ -203,7 +229,7 @@ class SchemaModule(pulumi.ComponentResource):
         for trigger in self._module.triggers:
             renamed, options = self._on_table(trigger.schema, trigger.table, trigger.name)
             props = dict(trigger.inputs(), table=self._args.tables.output(trigger.schema, trigger.table),
-                         **self._created_as(trigger.schema, trigger.table), **renamed)
+                         **self._created_as(trigger.schema, trigger.table), **renamed, **self._adopting())
             function = self.functions.get(trigger.function)
             triggers.append(resources.Trigger(self._named(trigger.schema, trigger.table, trigger.name), props,
                                               pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(
@@ -215,8 +241,21 @@ class SchemaModule(pulumi.ComponentResource):
         for view in self._module.views:
             depends = [self.tables[t] for t in view.tables] + list(self.functions.values())
             views[view.name] = resources.View(self._named(view.schema, view.name),
-                                              dict(view.inputs(), owner=self._args.owner), self._after(depends))
+                                              dict(view.inputs(), owner=self._args.owner, **self._adopting()),
+                                              self._after(depends))
         return views
+
+    def _migrations(self, module_objects: list[pulumi.Resource]) -> list[pulumi.Resource]:
+        """The module's data migrations, each after the module's schema objects and the migration
+        before it. Run as the owner when every table it writes is the stack's (else as the
+        connecting user, who may write a table the module only extends)."""
+        migrations: list[pulumi.Resource] = []
+        for migration in self._args.loaded.migrations:
+            props = dict(migration.inputs(), schema=self.schema_name, **self._writing(migration.tables))
+            migrations.append(resources.Migration(
+                self._named("migrations", migration.number), props,
+                self._after(list(self.tables.values()) + module_objects + migrations[-1:])))
+        return migrations
 
     def _sample_data(self, module_objects: list[pulumi.Resource]) -> None:
         sample = self._args.loaded.sample_data
@@ -226,5 +265,5 @@ class SchemaModule(pulumi.ComponentResource):
         # in their month), the indexes a conflict may be decided on, the triggers that fire.
         resources.SampleData(self._named(self._module.schema, "sample_data"),
                              dict(sample.inputs(), schema=self.schema_name, module=self._module.name,
-                                  owner=self._args.owner),
+                                  **self._writing([s.table for s in sample.statements])),
                              self._after(list(self.tables.values()) + module_objects))
