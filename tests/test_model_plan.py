@@ -492,3 +492,16 @@ def test_change_owner(kind, obj, expected):
     assert step.statement.as_string(None) == expected
     assert step.hazards == [] and step.transactional
     assert obj["owner"] in step.description
+
+
+def test_a_type_change_drops_the_default_first_and_sets_the_declared_one_after():
+    """A default is cast along with its column, which fails where there is no cast (text to an
+    enum) and keeps depending on the old type otherwise (an enum that could not be dropped)."""
+    steps = plan.alter_table(TABLE, changed(column_status={"type": "ticket_state"}))
+    assert sql_of(steps) == [
+        'ALTER TABLE "app"."accounts" ALTER COLUMN "status" DROP DEFAULT',
+        'ALTER TABLE "app"."accounts" ALTER COLUMN "status" TYPE ticket_state USING "status"::ticket_state',
+        'ALTER TABLE "app"."accounts" ALTER COLUMN "status" SET DEFAULT \'new\'',
+    ]
+    steps = plan.alter_table(TABLE, changed(column_status={"type": "character varying(20)", "default": None}))
+    assert sql_of(steps)[0].endswith("DROP DEFAULT") and len(steps) == 2
