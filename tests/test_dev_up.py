@@ -173,7 +173,7 @@ def test_help_lists_the_daily_commands(tmp_path):
     project = wrapper_project(tmp_path, PASS_THROUGH, installed=True)
     result = subprocess.run([project / "dev-up", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    for command in ("status", "psql", "stop", "reset", "password", "PGSTACK_DEV_PORT"):
+    for command in ("status", "psql", "stop", "reset", "password", "plan", "PGSTACK_DEV_PORT"):
         assert command in result.stdout
     assert "installing" not in result.stdout  # requirements up to date: no pip
     result = subprocess.run([project / "dev-up", "psql", "--help"], capture_output=True, text=True, timeout=60)
@@ -366,6 +366,34 @@ def test_a_failed_pulumi_up_leaves_the_database_running_and_says_so(session_proj
         1, "dev-up: `pulumi up` failed (its output is above); the dev database is still running: connect with "
            f'./dev-up psql, or psql "postgresql://postgres@127.0.0.1:{port}/postgres" (password in .pgdata.secret)\n')
     assert devdb.running_port(session_project / ".pgdata") == port
+
+
+# --- plan ----------------------------------------------------------------------------------------
+
+def test_plan_reads_the_running_dev_database_with_the_kept_password(session_project, pg_server, run):
+    """`./dev-up plan`: the port of the running dev database, the password from .pgdata.secret;
+    on a database without the stack, every object is to create (exit 2)."""
+    shutil.copytree(REPO / "sql", session_project / "sql")
+    shutil.copy2(REPO / "Pulumi.yaml", session_project / "Pulumi.yaml")
+    stack = (REPO / "Pulumi.dev.yaml").read_text()
+    assert "  pgstack:validation:\n    mode: embedded\n" in stack
+    (session_project / "Pulumi.dev.yaml").write_text(stack.replace(
+        "  pgstack:validation:\n    mode: embedded\n", "  pgstack:validation:\n    mode: \"off\"\n"))
+    result = run(session_project, "plan", PGSTACK_DEV_PORT=str(pg_server["port"]))
+    assert (result.returncode, result.stderr) == (2, "")
+    assert result.stdout.startswith(f"Plan for stack dev on postgres@127.0.0.1:{pg_server['port']}/postgres: ")
+    assert "~ table public.visitors (sql/tracking/001_visitors.sql:" in result.stdout
+    assert 'CREATE TABLE "public"."visitors"' in result.stdout
+    assert pg_server["password"] not in result.stdout
+    devup.parser().parse_args(["plan"])  # listed with the other commands
+
+
+def test_plan_without_a_running_database_says_to_start_it(tmp_path, run):
+    project = tmp_path / "project"
+    project.mkdir()
+    result = run(project, "plan")
+    assert (result.returncode, result.stderr) == (1, "dev-up: the dev database is not running: start it with "
+                                                     "./dev-up\n")
 
 
 # --- password ------------------------------------------------------------------------------------

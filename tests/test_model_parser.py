@@ -460,6 +460,63 @@ def test_source_lines_skip_leading_comments():
     assert module.indexes[0].source == f"{FILE}:9"
 
 
+# --- enum types ---------------------------------------------------------------------------------
+
+def test_enum_type_with_its_values_in_order():
+    module = parse("CREATE TABLE t (id integer);\n\nCREATE TYPE app.mood AS ENUM ('sad', 'ok', 'it''s fine');\n")
+    assert [e.inputs() for e in module.enums] == [
+        {"schema": "app", "name": "mood", "source": f"{FILE}:3", "values": ["sad", "ok", "it's fine"]}]
+    assert parse("CREATE TYPE nothing_yet AS ENUM ();").enums[0].values == []
+
+
+@pytest.mark.parametrize("written, spelled", [
+    ("mood", "mood"),
+    ("app.mood", "mood"),  # the module's schema comes first in the provider's search path
+    ("mood[]", "mood[]"),
+    ('"Mood Ring"', '"Mood Ring"'),
+    ('"Mood Ring"[]', '"Mood Ring"[]'),
+    ('"values"', '"values"'),  # a keyword PostgreSQL quotes (not an unreserved one)
+])
+def test_columns_of_an_enum_type_are_spelled_as_format_type_spells_them(written, spelled):
+    name = written.removesuffix("[]").removeprefix("app.")
+    module = parse(f"CREATE TYPE {name} AS ENUM ('a');\nCREATE TABLE t (m {written} DEFAULT 'a');\n")
+    table = module.tables[0]
+    assert column(table.inputs(), "m") == {"name": "m", "type": spelled, "not_null": False, "default": "'a'"}
+    assert table.enum_types == [("app", name.strip('"'))]
+    assert "enum_types" not in table.inputs()
+
+
+def test_enums_of_earlier_modules_resolve_through_the_search_path():
+    known = DeclaredTables(enums={("public", "tier"), ("billing", "plan"), ("app", "shadowing")})
+    module = parse("CREATE TABLE t (a tier, b billing.plan, c public.tier, d plan, e shadowing);", known=known)
+    types = {c["name"]: c["type"] for c in module.tables[0].inputs()["columns"]}
+    # public is in the search path (unqualified, as format_type() says it); billing is not.
+    assert types == {"a": "tier", "b": "billing.plan", "c": "tier", "d": "plan", "e": "shadowing"}
+    assert module.tables[0].enum_types == [("public", "tier"), ("billing", "plan"), ("app", "shadowing")]
+
+
+def test_an_enum_of_the_module_hides_one_of_the_same_name_in_public():
+    module = parse("CREATE TYPE tier AS ENUM ('a');\nCREATE TABLE t (own tier, theirs public.tier);",
+                   known=DeclaredTables(enums={("public", "tier")}))
+    assert [c["type"] for c in module.tables[0].inputs()["columns"]] == ["tier", "public.tier"]
+
+
+def test_function_signatures_spell_enum_types_as_the_catalog_does():
+    module = parse("CREATE TYPE mood AS ENUM ('a');\n"
+                   "CREATE FUNCTION cheer(m app.mood, ms mood[]) RETURNS app.mood LANGUAGE sql AS 'SELECT m';\n")
+    function = module.functions[0]
+    assert (function.arguments, function.returns) == ("mood, mood[]", "mood")
+
+
+def test_parse_module_registers_enums_for_later_modules(tmp_path):
+    folder = tmp_path / "sql" / "a"
+    folder.mkdir(parents=True)
+    (folder / "001_types.sql").write_text("CREATE TYPE tier AS ENUM ('free', 'paid');\n")
+    known = DeclaredTables()
+    known.add_module(parse_module("a", "public", folder, known))
+    assert known.enums == {("public", "tier")}
+
+
 # --- bad input ----------------------------------------------------------------------------------
 #
 # Each case is the text after a common head (comment lines, then table t); the line marked
@@ -483,10 +540,23 @@ BAD_INPUTS = [
     ("grant", "GRANT SELECT ON t TO anon; " + MARK, ["GRANT/REVOKE is not supported", "pgstack:grants"]),
     ("do block", "DO $$ BEGIN PERFORM 1; END $$; " + MARK, ["DO is not supported", "CREATE SCHEMA/"]),
     ("update", "UPDATE t SET a = 1; " + MARK, ["UPDATE is not supported"]),
-    ("enum", "CREATE TYPE mood AS ENUM ('sad', 'happy'); " + MARK,
-     ["CREATE TYPE … AS ENUM is not supported yet", "CHECK (column IN"]),
-    ("composite type", "CREATE TYPE pair AS (a integer, b integer); " + MARK, ["CREATE TYPE is not supported"]),
-    ("domain", "CREATE DOMAIN positive AS integer CHECK (VALUE > 0); " + MARK, ["CREATE DOMAIN is not supported"]),
+    ("composite type", "CREATE TYPE pair AS (a integer, b integer); " + MARK,
+     ["CREATE TYPE … AS (…) is not supported", "only CREATE TYPE … AS ENUM"]),
+    ("range type", "CREATE TYPE span AS RANGE (subtype = integer); " + MARK, ["CREATE TYPE … AS RANGE is not supported"]),
+    ("shell type", "CREATE TYPE opaque_thing; " + MARK, ["CREATE TYPE", "AS ENUM"]),
+    ("domain", "CREATE DOMAIN positive AS integer CHECK (VALUE > 0); " + MARK,
+     ["CREATE DOMAIN is not supported", "CHECK constraint"]),
+    ("enum value declared twice", "CREATE TYPE mood AS ENUM ( " + MARK + "\n  'sad',\n  'sad');",
+     ["enum mood", "'sad'", "declared twice"]),
+    ("empty enum value", "CREATE TYPE mood AS ENUM (''); " + MARK, ["enum mood", "1 to 63 bytes"]),
+    ("enum value too long", "CREATE TYPE mood AS ENUM ('" + "x" * 64 + "'); " + MARK, ["1 to 63 bytes"]),
+    ("enum qualified with another schema", "CREATE TYPE other.mood AS ENUM ('a'); " + MARK, ["another schema"]),
+    ("enum named like a table", "CREATE TYPE t AS ENUM ('a'); " + MARK, ["app.t", "declared twice", "row type"]),
+    ("table named like an enum", "CREATE TYPE x AS ENUM ('a');\nCREATE TABLE x (a integer); " + MARK,
+     ["app.x", "declared twice"]),
+    ("duplicate enum", "CREATE TYPE x AS ENUM ('a');\nCREATE TYPE x AS ENUM ('b'); " + MARK, ["app.x", "declared twice"]),
+    ("enum declared after its use", "CREATE TABLE x (m mood);\nCREATE TYPE mood AS ENUM ('a'); " + MARK,
+     ["enum mood is declared after its first use", f"{FILE}:7", "declare the type before"]),
     ("sequence", "CREATE SEQUENCE s; " + MARK, ["CREATE SEQUENCE is not supported", "identity column"]),
     ("materialized view", "CREATE MATERIALIZED VIEW mv AS SELECT a FROM t; " + MARK,
      ["CREATE MATERIALIZED VIEW is not supported"]),

@@ -492,3 +492,62 @@ def test_change_owner(kind, obj, expected):
     assert step.statement.as_string(None) == expected
     assert step.hazards == [] and step.transactional
     assert obj["owner"] in step.description
+
+
+# --- enum types ----------------------------------------------------------------------------------
+
+ENUM = {"schema": "app", "name": "mood", "source": "sql/m/001_types.sql:3", "values": ["sad", "ok", "happy"]}
+
+
+def test_create_and_drop_enum():
+    assert sql_of(plan.create_enum(ENUM)) == ['CREATE TYPE "app"."mood" AS ENUM (\'sad\', \'ok\', \'happy\')']
+    assert sql_of(plan.drop_enum(ENUM)) == ['DROP TYPE IF EXISTS "app"."mood"']
+    assert [s.hazards for s in plan.create_enum(ENUM) + plan.drop_enum(ENUM)] == [[], []]
+
+
+@pytest.mark.parametrize("values, expected", [
+    (["sad", "ok", "happy"], []),
+    (["sad", "ok", "happy", "ecstatic"], ["ADD VALUE 'ecstatic' AFTER 'happy'"]),
+    (["miserable", "sad", "ok", "happy"], ["ADD VALUE 'miserable' BEFORE 'sad'"]),
+    # Each new value right after the one before it in the file, which exists by then.
+    (["gloomy", "sad", "meh", "ok", "happy", "glad", "elated"],
+     ["ADD VALUE 'gloomy' BEFORE 'sad'", "ADD VALUE 'meh' AFTER 'sad'", "ADD VALUE 'glad' AFTER 'happy'",
+      "ADD VALUE 'elated' AFTER 'glad'"]),
+])
+def test_new_enum_values_are_added_at_their_place(values, expected):
+    steps = plan.alter_enum(ENUM, dict(ENUM, values=values))
+    assert sql_of(steps) == [f'ALTER TYPE "app"."mood" {clause}' for clause in expected]
+    assert all(step.transactional and not step.hazards for step in steps)
+
+
+def test_values_of_an_empty_enum_are_appended():
+    steps = plan.alter_enum(dict(ENUM, values=[]), dict(ENUM, values=["a", "b"]))
+    assert sql_of(steps) == ['ALTER TYPE "app"."mood" ADD VALUE \'a\'', 'ALTER TYPE "app"."mood" ADD VALUE \'b\' AFTER \'a\'']
+
+
+@pytest.mark.parametrize("values, problem", [
+    (["sad", "happy"], "does not declare 'ok'"),
+    (["sad", "okay", "happy"], "does not declare 'ok'"),  # a rename is a removal and an addition
+    (["sad", "happy", "ok"], "orders the values 'sad', 'happy', 'ok', the type has them as 'sad', 'ok', 'happy'"),
+    (["ok", "sad", "happy", "new"], "orders the values"),
+])
+def test_removing_or_reordering_enum_values_is_refused_with_the_source(values, problem):
+    with pytest.raises(plan.PlanRefused) as info:
+        plan.alter_enum(ENUM, dict(ENUM, values=values))
+    message = str(info.value)
+    assert message.startswith("enum app.mood (sql/m/001_types.sql:3): ")
+    assert problem in message
+    assert "RENAME VALUE" in message and "declare a new type" in message
+
+
+def test_a_type_change_drops_the_default_first_and_sets_the_declared_one_after():
+    """A default is cast along with its column, which fails where there is no cast (text to an
+    enum) and keeps depending on the old type otherwise (an enum that could not be dropped)."""
+    steps = plan.alter_table(TABLE, changed(column_status={"type": "ticket_state"}))
+    assert sql_of(steps) == [
+        'ALTER TABLE "app"."accounts" ALTER COLUMN "status" DROP DEFAULT',
+        'ALTER TABLE "app"."accounts" ALTER COLUMN "status" TYPE ticket_state USING "status"::ticket_state',
+        'ALTER TABLE "app"."accounts" ALTER COLUMN "status" SET DEFAULT \'new\'',
+    ]
+    steps = plan.alter_table(TABLE, changed(column_status={"type": "character varying(20)", "default": None}))
+    assert sql_of(steps)[0].endswith("DROP DEFAULT") and len(steps) == 2

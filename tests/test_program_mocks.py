@@ -4,6 +4,8 @@ which parents and dependencies. No database is touched.
 Each program runs once per session (conftest's `declared`) for the tests that only read what it
 declares; a test that changes the config runs its own (tests/support/program.py)."""
 
+import json
+
 import pytest
 
 from components.settings import ConfigError
@@ -256,3 +258,38 @@ def test_growth_retention_is_exported_for_a_deletion_job(declared):
     assert not secret
     assert retention["growth"]["seo_rankings"] == {"column": "tracked_at", "keep": "365 days"}
     assert retention["growth"]["knowledge_base"] == {"column": None, "keep": None}
+
+
+ENUM_MODULES = {
+    "base": {"001_types.sql": "CREATE TYPE tier AS ENUM ('free', 'paid');\n"},
+    "shop": {"001_types.sql": "CREATE TYPE state AS ENUM ('new', 'done');\n",
+             "002_orders.sql": "CREATE TABLE orders (id integer PRIMARY KEY, tier tier, state state);\n"
+                               "CREATE INDEX orders_state ON orders (state);\n"
+                               "CREATE FUNCTION is_done(s state) RETURNS boolean LANGUAGE sql AS $$ SELECT s = 'done' $$;\n"},
+    "more": {"001_extra.sql": "ALTER TABLE shop.orders ADD COLUMN paid_tier tier;\n"},
+}
+
+
+def test_objects_wait_for_the_enum_types_they_may_use(tmp_path):
+    """Every object of a module waits for the module's enums; a table also for the enums of an
+    earlier module its columns use (here one in public, which the search path finds)."""
+    for module, files in ENUM_MODULES.items():
+        (tmp_path / "sql" / module).mkdir(parents=True)
+        for name, text in files.items():
+            (tmp_path / "sql" / module / name).write_text(text)
+    modules = [{"name": "base", "schema": "public"}, {"name": "shop", "schema": "shop"},
+               {"name": "more", "schema": "shop", "create_schema": False}]
+    monitor = run_program("dev", {"pgstack:modules": json.dumps(modules), "pgstack:grants": "[]"},
+                          sql_root=tmp_path / "sql")
+    urn = {r["name"]: r["urn"] for r in monitor.registrations}
+    enums = {r["name"]: r["inputs"] for r in of_type(monitor, ":Enum")}
+    assert enums.keys() == {"base/public.tier", "shop/shop.state"}
+    assert {k: v for k, v in enums["shop/shop.state"].items() if k != "__provider"} == {
+        "schema": "shop", "name": "state", "source": "sql/shop/001_types.sql:1", "values": ["new", "done"],
+        "owner": "pgstack_owner"}
+    depends = {r["name"]: r["dependencies"] for r in monitor.registrations}
+    assert {urn["base/public.tier"], urn["shop/shop.state"]} <= depends["shop/shop.orders"]
+    assert urn["shop/shop.state"] in depends["shop/shop.is_done(state)"]
+    assert urn["base/public.tier"] in depends["more/shop.orders"]
+    table = next(r for r in of_type(monitor, ":Table") if r["name"] == "shop/shop.orders")
+    assert [c["type"] for c in table["inputs"]["columns"]] == ["integer", "tier", "state"]

@@ -215,6 +215,9 @@ def test_round_trip_over_every_module_of_the_dev_stack(dev_stack, tmp_path):
 # EXTENSION + SUPPORTED, what the scaffold is to write for a table with a vector column.
 EXTENSION = "CREATE EXTENSION vector;\n"
 SUPPORTED = """
+CREATE TYPE tier AS ENUM ('free', 'paid', 'it''s complicated');
+CREATE TYPE "Mood Ring" AS ENUM ('calm', 'stormy');
+
 CREATE TABLE account (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     email       text NOT NULL,
@@ -227,6 +230,8 @@ CREATE TABLE account (
     tags        text[] DEFAULT '{}',
     span        interval day to second(2),
     embedding   vector(3),
+    tier        tier NOT NULL DEFAULT 'free',
+    moods       "Mood Ring"[],
     CONSTRAINT account_email_kind_key UNIQUE (email, kind),
     CONSTRAINT account_kind_score_check CHECK (kind <> 'b' OR score > 10)
 );
@@ -279,8 +284,9 @@ CREATE VIEW account_summary WITH (security_invoker = true) AS
 
 def test_everything_the_model_supports_round_trips(dev_stack, tmp_path):
     """A module file run as is (search_path as the provider sets it), scaffolded, parsed: the
-    same model. It covers what the dev stack's modules do not: identity, references to another
-    schema and to the table itself, ON UPDATE, quoted names, typmods, arrays, an extension's
+    same model. It covers what the dev stack's modules do not: enum types (and an array of one),
+    identity, references to another schema and to the table itself, ON UPDATE, quoted names,
+    typmods, arrays, an extension's
     type and operator class, expression, partial, INCLUDE, NULLS and WITH indexes, restrictive
     and multi-role policies, FORCE RLS, a trigger with a WHEN clause, a SQL function a view
     calls, a view."""
@@ -295,8 +301,8 @@ def test_everything_the_model_supports_round_trips(dev_stack, tmp_path):
             "not scaffolded: declare it in a module listed before this one, or list it under the module's "
             "external_tables"])
         folder = tmp_path / "out" / "demo"
-        assert file_order(folder) == ["001_account.sql", "002_event.sql", "003_functions.sql",
-                                      "004_account_summary.sql"]
+        assert file_order(folder) == ["001_types.sql", "002_account.sql", "003_event.sql", "004_functions.sql",
+                                      "005_account_summary.sql"]
         known = DeclaredTables(tables={("other", "person"): {"id"}}, primary_keys={("other", "person"): ["id"]})
         roles = {"anon", "authenticated"}
         actual = parsed(folder, "demo", known, roles)
@@ -304,14 +310,36 @@ def test_everything_the_model_supports_round_trips(dev_stack, tmp_path):
         assert comparable(conn, actual) == comparable(conn, expected)
         # The extension is declared in the first file that needs it; the function body is
         # the server's, byte for byte.
-        assert (folder / "001_account.sql").read_text().count("CREATE EXTENSION vector;") == 1
-        assert "-- this comment is kept, byte for byte" in (folder / "001_account.sql").read_text()
+        assert (folder / "002_account.sql").read_text().count("CREATE EXTENSION vector;") == 1
+        assert "-- this comment is kept, byte for byte" in (folder / "002_account.sql").read_text()
+        assert "CREATE TYPE tier AS ENUM ('free', 'paid', 'it''s complicated');" in (folder / "001_types.sql").read_text()
+
+
+def test_named_tables_come_with_the_enum_types_they_use(database, db, tmp_path):
+    db.execute("CREATE TYPE public.tier AS ENUM ('free', 'paid')")
+    db.execute("CREATE SCHEMA shop; SET search_path TO shop, public")
+    db.execute("CREATE TYPE state AS ENUM ('new', 'done'); CREATE TYPE unused AS ENUM ('x');"
+               "CREATE TYPE later AS ENUM ('y');"
+               "CREATE TABLE orders (id integer PRIMARY KEY, state state DEFAULT 'new', tier tier, history state[]);"
+               "CREATE TABLE other (id integer PRIMARY KEY, later later)")
+    result = scaffold(database, tmp_path / "out", "--schema", "shop", "--tables", "orders", "--module", "shop")
+    assert (result.returncode, result.stderr.splitlines()) == (0, [
+        "scaffold: note: column shop.orders.tier uses enum type tier, which is not in schema shop: declare it in a "
+        "module listed before this one"])
+    folder = tmp_path / "out" / "shop"
+    assert file_order(folder) == ["001_types.sql", "002_orders.sql"]
+    assert "CREATE TYPE state AS ENUM ('new', 'done');" in (folder / "001_types.sql").read_text()
+    module = parsed(folder, "shop", DeclaredTables(enums={("public", "tier")}))
+    assert [(e.name, e.values) for e in module.enums] == [("state", ["new", "done"])]
+    assert [(c.name, c.type) for c in module.declared_table("orders").columns] == [
+        ("id", "integer"), ("state", "state"), ("tier", "tier"), ("history", "state[]")]
 
 
 # --- what the model cannot express ---------------------------------------------------------------
 
 UNSUPPORTED = """
 CREATE TYPE mood AS ENUM ('happy', 'sad');
+COMMENT ON TYPE mood IS 'types have no comments in the model';
 CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
 CREATE SEQUENCE loose_seq;
 
@@ -367,7 +395,6 @@ def test_what_cannot_be_expressed_is_listed_with_its_reason(database, db, tmp_pa
     expected = {  # object -> words of the reason
         "column odd.thing.id": "reads sequence thing_id_seq (a serial column)",
         "column odd.thing.ref": "identity sequence options",
-        "column odd.thing.feeling": "its type mood is an enum type",
         "column odd.thing.amount": "its type positive is a domain",
         "column odd.thing.doubled": "generated columns",
         "column odd.thing.label": 'COLLATE "C" is not supported',
@@ -390,7 +417,7 @@ def test_what_cannot_be_expressed_is_listed_with_its_reason(database, db, tmp_pa
         "materialized view odd.thing_count": "materialized views are not supported",
         "sequence odd.loose_seq": "sequences are not supported",
         "procedure odd.tidy()": "procedures are not supported",
-        "enum type odd.mood": "enum types are not supported",
+        "enum type odd.mood": "comments on types are not supported",
         "domain odd.positive": "domains are not supported",
     }
     lines = left_out(result.stderr)
@@ -404,11 +431,13 @@ def test_what_cannot_be_expressed_is_listed_with_its_reason(database, db, tmp_pa
     assert result.stderr.splitlines()[-1] == (f"scaffold: {len(lines)} item(s) could not be expressed and are not "
                                               f"in the files (each file's header lists its own)")
     # Written all the same, each file listing what it leaves out; and they parse.
-    thing = (tmp_path / "out" / "odd" / "001_thing.sql").read_text()
+    thing = (tmp_path / "out" / "odd" / "002_thing.sql").read_text()
     header = thing.split("\n\n")[0]
-    assert "column odd.thing.feeling: its type mood is an enum type" in " ".join(header.replace("--", "").split())
+    assert "column odd.thing.amount: its type positive is a domain" in " ".join(header.replace("--", "").split())
     module = parsed(tmp_path / "out" / "odd", "odd")
     thing_table = module.table("thing")
+    assert [(e.name, e.values) for e in module.enums] == [("mood", ["happy", "sad"])]
+    assert thing_table.column("feeling").type == "mood"
     assert thing_table.column("id").default is None
     assert {c.name for c in thing_table.constraints} == {"thing_pkey"}
     assert [i.name for i in module.indexes] == ["thing_code"]

@@ -57,6 +57,13 @@ CASES = {
                                         "AS $$ SELECT count(*) FROM nope $$;", 'relation "nope" does not exist'),
     "view on a missing table": ("CREATE VIEW open_orders AS SELECT * FROM nope;", 'relation "nope" does not exist'),
     "missing extension": ("CREATE EXTENSION no_such_extension;", 'extension "no_such_extension" is not available'),
+    # Enum types are applied too: what uses one is checked against its values.
+    "enum default not a value": ("CREATE TYPE state AS ENUM ('new', 'paid'); "
+                                 "CREATE TABLE refunds (state state DEFAULT 'old');",
+                                 'invalid input value for enum state: "old"'),
+    "enum compared with a missing value": ("CREATE TYPE state AS ENUM ('new'); CREATE TABLE refunds (state state); "
+                                           "CREATE INDEX refunds_paid ON refunds (state) WHERE state = 'paid';",
+                                           'invalid input value for enum state: "paid"'),
 }
 
 

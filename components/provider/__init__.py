@@ -1,6 +1,7 @@
 """The Pulumi dynamic provider: executes plans with psycopg 3 and reads the catalog back."""
 
 from .kinds import (
+    EnumProvider,
     FunctionProvider,
     IndexProvider,
     PartitionProvider,
@@ -12,5 +13,5 @@ from .kinds import (
 from .migration import MigrationProvider
 from .sample_data import SampleDataProvider
 
-__all__ = ["FunctionProvider", "IndexProvider", "MigrationProvider", "PartitionProvider", "PolicyProvider",
-           "SampleDataProvider", "TableProvider", "TriggerProvider", "ViewProvider"]
+__all__ = ["EnumProvider", "FunctionProvider", "IndexProvider", "MigrationProvider", "PartitionProvider",
+           "PolicyProvider", "SampleDataProvider", "TableProvider", "TriggerProvider", "ViewProvider"]

@@ -282,6 +282,33 @@ class CatalogObjectProvider(ResourceProvider):
         outs.pop(PROVIDER_KEY, None)
         return ReadResult(id_, outs)
 
+    def preview_steps(self, props: dict, declared: bool = True) -> list[Step]:
+        """What `pulumi refresh` then `pulumi up` would run for this resource now, without the
+        engine: the live object read back as `read` does, compared as `diff` does (no change:
+        nothing; a replacement: its delete and create), else planned from the live database as
+        `check` and `update` plan it; for a resource the program no longer `declared`, its
+        delete. Runs nothing: it reads, and may try a statement, in a transaction that is
+        rolled back. Raises what `up` raises for a change no plan can make (PlanRefused,
+        AlreadyExists); `_refuse` tells which steps the stack would refuse."""
+        new = located(definition(props), props)
+        with self._db.session() as conn, conn.transaction(force_rollback=True), conn.cursor() as cur:
+            self._set_local(cur, new)
+            timeouts = self._safety.timeouts()
+            cur.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                        (timeouts["lock_timeout"], timeouts["statement_timeout"]))
+            live = type(self).introspect(cur, new)
+            if not declared:
+                return [] if live is None else self.plan_delete(new)
+            recorded = journal.read(cur, self.journal_key(new))
+            if live is not None and recorded is not None:
+                old = self.reconcile(recorded, live)  # what refresh would leave in the state
+                change = self.diff("", old, props)
+                if not change.changes:
+                    return []
+                if change.replaces:
+                    return self.plan_delete(old) + self.plan_create(new)
+            return self._plan_live(cur, new, None)
+
     # --- converging ----------------------------------------------------------------------------
 
     def _converge(self, new: dict, recorded: dict | None, approved: dict | None) -> dict:

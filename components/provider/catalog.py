@@ -6,6 +6,8 @@ it is recorded when the provider applies the object, and compared on `read` to t
 changed by hand. The live form is how a drifted element is reported in state.
 """
 
+import json
+
 from psycopg import Cursor
 
 from ..model.objects import extends_only
@@ -68,6 +70,14 @@ VIEW = """
 SELECT pg_get_viewdef(c.oid), pg_get_userbyid(c.relowner)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relname = %s AND c.relkind = 'v'
+"""
+
+# An enum type's values in their order (a value added BEFORE another sorts before it).
+ENUM = """
+SELECT ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder),
+       pg_get_userbyid(t.typowner)
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = %s AND t.typname = %s AND t.typtype = 'e'
 """
 
 # How many of the named tables exist in a schema.
@@ -134,6 +144,17 @@ def policy(cur: Cursor, inputs: dict) -> dict | None:
     fields = {"command": cmd.lower(), "permissive": permissive == "PERMISSIVE", "roles": sorted(roles),
               "using": qual, "with_check": with_check}
     return {key: (str(value), value) for key, value in fields.items()}
+
+
+def enum(cur: Cursor, inputs: dict) -> dict | None:
+    row = cur.execute(ENUM, (inputs["schema"], inputs["name"])).fetchone()
+    if row is None:
+        return None
+    values, owner = row
+    live = {"values": (json.dumps(values), values)}
+    if "owner" in inputs:
+        live["owner"] = (owner, owner)
+    return live
 
 
 def _single(query: str, key: str):

@@ -335,6 +335,28 @@ class ViewProvider(CatalogObjectProvider):
         return plan.change_owner("view", props)
 
 
+class EnumProvider(CatalogObjectProvider):
+    """CREATE TYPE ... AS ENUM. New values are added with ALTER TYPE ... ADD VALUE, in this
+    resource's own transaction: PostgreSQL lets no statement of that transaction use them, so
+    what uses a new value (a default, a check, a policy) is changed by the resources that depend
+    on this one, after it commits. Removing or reordering values is refused (model/plan/enums.py)."""
+
+    kind = "enum"
+    introspect = staticmethod(catalog.enum)
+
+    def plan_create(self, props):
+        return plan.create_enum(props)
+
+    def plan_update(self, old, new):
+        return plan.alter_enum(old, new)
+
+    def plan_delete(self, props):
+        return plan.drop_enum(props)
+
+    def change_owner(self, props):
+        return plan.change_owner("type", props)
+
+
 def _constraints_named_after(base: dict, live: dict, new: dict, old_table: str) -> tuple[dict, dict, list]:
     """Constraints PostgreSQL named after the table (items_pkey) keep that name when the table is
     renamed; the file's new declaration names them after the new name (articles_pkey). Pair

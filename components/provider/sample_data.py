@@ -36,6 +36,9 @@ class SampleDataProvider(CatalogObjectProvider):
         # stay as they are and only new ones are added.
         return self.plan_create(new)
 
+    def plan_delete(self, props):
+        return []  # the rows stay with their tables (see delete)
+
     def plan_towards(self, recorded, live, new):
         return self.plan_create(new)  # idempotent by construction, whatever was loaded before
 

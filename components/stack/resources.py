@@ -8,6 +8,7 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from ..provider import (
+    EnumProvider,
     FunctionProvider,
     IndexProvider,
     MigrationProvider,
@@ -18,6 +19,14 @@ from ..provider import (
     TriggerProvider,
     ViewProvider,
 )
+
+
+class Enum(Resource, module="pgstack", name="Enum"):
+    schema: pulumi.Output[str]
+    name: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(EnumProvider(), resource_name, props, opts)
 
 
 class Table(Resource, module="pgstack", name="Table"):

@@ -2,7 +2,10 @@
 
 Ordering comes from data, not from file order: an index or policy takes its table's `name`
 output, a foreign key its referenced table's, a trigger its function's, so the engine (and the
-mock monitor in tests) creates and deletes them in a safe order.
+mock monitor in tests) creates and deletes them in a safe order. Enum types come first: every
+object of the module waits for the module's enums, and a table also for the enums of earlier
+modules its columns use. So a value an enum gains is committed (its own resource, its own
+transaction) before a default, check or policy that uses it is applied.
 
 Every object the stack creates names the stack's owner role (`owner`, the owner Role's `name`
 output): the provider creates it as that role. Objects on a table that exists outside the stack
@@ -27,11 +30,12 @@ from .loading import LoadedModule
 
 @dataclass
 class StackTables:
-    """The table resources declared so far in the stack, beside what the model declares, so a
-    later module's objects can depend on an earlier module's tables."""
+    """The table and enum resources declared so far in the stack, beside what the model
+    declares, so a later module's objects can depend on an earlier module's tables and enums."""
 
     declared: DeclaredTables
     by_name: dict[tuple[str, str], resources.Table] = field(default_factory=dict)
+    enums: dict[tuple[str, str], resources.Enum] = field(default_factory=dict)
 
     def output(self, schema: str, name: str) -> pulumi.Input[str]:
         """The table's `name` output when the stack declares it (a data dependency), else the
@@ -65,6 +69,7 @@ class SchemaModule(pulumi.ComponentResource):
         self._prerequisites = list(args.prerequisites)
 
         self.schema_name = self._schemas()
+        self.enums = self._enums()
         self.tables = self._tables()
         partitions = self._partitions()
         indexes = self._indexes()
@@ -152,6 +157,17 @@ class SchemaModule(pulumi.ComponentResource):
                                                             opts=pg_opts))
         return schema_name
 
+    def _enums(self) -> dict[str, resources.Enum]:
+        enums = {}
+        for enum in self._module.enums:
+            resource = resources.Enum(self._named(enum.schema, enum.name),
+                                      dict(enum.inputs(), schema=self.schema_name, owner=self._args.owner),
+                                      self._after(list(self._prerequisites)))
+            enums[enum.name] = resource
+            self._args.tables.enums[(enum.schema, enum.name)] = resource
+        self._prerequisites += enums.values()  # everything else of the module waits for them
+        return enums
+
     def _table_inputs(self, table: Table) -> dict:
         props = table.inputs()
         props["schema"] = self.schema_name
@@ -167,6 +183,7 @@ class SchemaModule(pulumi.ComponentResource):
         own: dict[str, resources.Table] = {}
         for table in self._module.tables_in_dependency_order():
             depends = list(self._prerequisites)
+            depends += [stack_tables.enums[e] for e in table.enum_types if stack_tables.enums[e] not in depends]
             earlier = stack_tables.by_name.get((table.schema, table.name))
             if not table.owned and earlier is not None:
                 depends.append(earlier)  # created by an earlier module

@@ -69,6 +69,8 @@ class _Scratch:
         cur, module = self.cur, self.module
         cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
         cur.execute(sql.SQL("SET LOCAL search_path TO {}, public, extensions").format(sql.Identifier(self.schema)))
+        for enum in module.enums:
+            cur.execute(render.create_enum(self.inputs(enum)))
         for table in module.tables_in_dependency_order():
             assert table.managed == Ownership.OWNED, f"{table.name}: merge the modules that extend a table first"
             cur.execute(render.create_table(self.inputs(table)))
@@ -177,6 +179,7 @@ def comparable(conn: psycopg.Connection, module: Module) -> dict:
     return {
         "schemas": sorted(s.name for s in module.schemas),
         "extensions": sorted((e.name, e.schema) for e in module.extensions),
+        "enums": {e.name: e.values for e in module.enums},
         "tables": tables, "indexes": indexes, "policies": policies, "functions": functions,
         "triggers": triggers, "views": views,
     }
@@ -194,6 +197,6 @@ def merged(owner: Module, extension: Module) -> Module:
             own.constraints += table.constraints
         else:
             result.add_table(table)
-    for kind in ("schemas", "extensions", "indexes", "policies", "functions", "triggers", "views"):
+    for kind in ("schemas", "extensions", "enums", "indexes", "policies", "functions", "triggers", "views"):
         getattr(result, kind).extend(copy.deepcopy(getattr(extension, kind)))
     return result
