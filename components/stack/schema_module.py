@@ -31,6 +31,13 @@ class StackTables:
 
     declared: DeclaredTables
     by_name: dict[tuple[str, str], resources.Table] = field(default_factory=dict)
+    # Per table, the resources of any module that rewrite its catalog row besides its own
+    # resource: its indexes, policies, triggers and partitions, and the tables whose foreign
+    # keys reference it. A GRANT on the table rewrites that row too, so it waits for them.
+    touching: dict[tuple[str, str], list[pulumi.Resource]] = field(default_factory=dict)
+
+    def touch(self, schema: str, name: str, resource: pulumi.Resource) -> None:
+        self.touching.setdefault((schema, name), []).append(resource)
 
     def output(self, schema: str, name: str) -> pulumi.Input[str]:
         """The table's `name` output when the stack declares it (a data dependency), else the
@@ -58,7 +65,7 @@ class SchemaModule(pulumi.ComponentResource):
         self._args = args
         self._module = module
         self._child = pulumi.ResourceOptions(parent=self)
-        self._prerequisites = list(args.prerequisites)
+        self._prerequisites = list(args.prerequisites)  # and the module's schemas and extensions
 
         self.schema_name = self._schemas()
         self.tables = self._tables()
@@ -72,6 +79,12 @@ class SchemaModule(pulumi.ComponentResource):
         self.register_outputs({"schema": self.schema_name, "tables": sorted(self.tables)})
 
     # --- helpers -----------------------------------------------------------------------------
+
+    @property
+    def prerequisites(self) -> list[pulumi.Resource]:
+        """What every table of the module waits for: the stack's roles and the owner's rights,
+        the module's schemas and extensions."""
+        return list(self._prerequisites)
 
     def _named(self, *parts: str) -> str:
         # Resource names carry the module: two modules may both touch public.leads (one
@@ -126,6 +139,10 @@ class SchemaModule(pulumi.ComponentResource):
                 depends.append(earlier)  # created by an earlier module
             resource = resources.Table(self._named(table.schema, table.name), self._table_inputs(table),
                                        self._after(depends))
+            for constraint in table.constraints:
+                ref = constraint.references
+                if ref and (ref.schema, ref.table) != (table.schema, table.name):
+                    stack_tables.touch(ref.schema, ref.table, resource)
             own[table.name] = resource
             # A module that only extends a table registers too: its columns are what later
             # modules' indexes and foreign keys may need.
@@ -145,6 +162,7 @@ class SchemaModule(pulumi.ComponentResource):
                              owner=self._args.owner)
                 partitions.append(resources.Partition(self._named(partition.schema, partition.name), props,
                                                       self._child))
+                self._args.tables.touch(self._module.schema, spec.table, partitions[-1])
         return partitions
 
     def _indexes(self) -> list[pulumi.Resource]:
@@ -153,6 +171,7 @@ class SchemaModule(pulumi.ComponentResource):
             props = dict(index.inputs(), table=self._args.tables.output(index.schema, index.table),
                          **self._created_as(index.schema, index.table))
             indexes.append(resources.Index(self._named(index.schema, index.name), props, self._child))
+            self._args.tables.touch(index.schema, index.table, indexes[-1])
         return indexes
 
     def _policies(self) -> None:
@@ -161,7 +180,8 @@ class SchemaModule(pulumi.ComponentResource):
             # no owner, and its expression may call functions the owner cannot reach, such as
             # Supabase's auth.uid() (schema auth grants USAGE to postgres, not to other roles).
             props = dict(policy.inputs(), table=self._args.tables.output(policy.schema, policy.table))
-            resources.Policy(self._named(policy.schema, policy.table, policy.name), props, self._child)
+            self._args.tables.touch(policy.schema, policy.table, resources.Policy(
+                self._named(policy.schema, policy.table, policy.name), props, self._child))
 
     def _functions(self) -> dict[str, resources.Function]:
         functions = {}
@@ -180,6 +200,7 @@ class SchemaModule(pulumi.ComponentResource):
             function = self.functions.get(trigger.function)
             triggers.append(resources.Trigger(self._named(trigger.schema, trigger.table, trigger.name), props,
                                               self._after([function] if function else [])))
+            self._args.tables.touch(trigger.schema, trigger.table, triggers[-1])
         return triggers
 
     def _views(self) -> dict[str, resources.View]:
