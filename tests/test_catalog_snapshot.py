@@ -13,7 +13,7 @@ from psycopg import sql
 from components.model.partitions import monthly_partitions
 from components.provider import catalog
 from components.provider.kinds import PolicyProvider, TableProvider
-from components.provider.snapshot import MAX_AGE
+from components.provider.snapshot import IDLE
 from components.settings import read_settings
 from components.stack.loading import load_stack
 from tests.conftest import DEV_STACK_TODAY, stack_config
@@ -93,13 +93,13 @@ def test_live_each_read_of_a_resource_is_from_a_snapshot_taken_after_its_last_re
     assert policy.outputs["using"] == "false"
 
 
-def test_live_a_snapshot_is_not_served_after_its_age(process, db):
+def test_live_a_snapshot_is_not_served_after_a_pause_in_reads(process, db):
     table = Resource(process, TableProvider(), TABLE)
     policy = Resource(process, PolicyProvider(), POLICY)
     other = dict(POLICY, name="second_policy")
     second = Resource(process, PolicyProvider(), other)
     policy.refresh()  # the snapshot of public's policies, with second_policy as declared
     db.execute("DROP POLICY second_policy ON accounts")
-    time.sleep(MAX_AGE + 0.5)
+    time.sleep(IDLE + 0.5)
     assert second.refresh() == ""  # read from a new snapshot: the policy is gone
     assert table.refresh() == "public.accounts"

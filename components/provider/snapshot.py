@@ -7,7 +7,9 @@ A snapshot is only ever as old as the read it serves may see:
   process made;
 - each resource is served once from a snapshot: a second read of the same resource (the next
   `pulumi refresh`, or a read after something was changed by hand) takes a new one;
-- a snapshot is not served after MAX_AGE seconds.
+- a snapshot serves a burst of reads: it is not served after IDLE seconds without a read from
+  it, nor MAX_AGE seconds after it was taken. (A fixed age alone would make a refresh of N
+  objects take N / age snapshots of N rows each: quadratic.)
 Within one refresh wave the reads then see the catalog as it was when each kind's snapshot was
 taken, like a pg_dump of the same moment.
 """
@@ -19,19 +21,24 @@ from dataclasses import dataclass, field
 
 from .catalog import Rows
 
-MAX_AGE = 2.0  # seconds a snapshot may serve reads for
+IDLE = 2.0  # seconds without a read after which a snapshot is not served
+MAX_AGE = 60.0  # seconds after it was taken that a snapshot is not served
 
 
 @dataclass
 class _Snapshot:
     rows: Rows
     taken: float
+    last_read: float
     served: set[str] = field(default_factory=set)
+
+    def fresh(self, now: float, idle: float, max_age: float) -> bool:
+        return now - self.last_read <= idle and now - self.taken <= max_age
 
 
 class Snapshots:
-    def __init__(self, max_age: float = MAX_AGE):
-        self._max_age = max_age
+    def __init__(self, idle: float = IDLE, max_age: float = MAX_AGE):
+        self._idle, self._max_age = idle, max_age
         self._taken: dict[Hashable, _Snapshot] = {}
         self._lock = threading.Lock()
 
@@ -46,7 +53,9 @@ class Snapshots:
             if snapshot is not None and resource in snapshot.served:
                 self._taken.clear()  # a new refresh wave: every snapshot is from the last one
                 snapshot = None
-            if snapshot is None or time.monotonic() - snapshot.taken > self._max_age:
-                snapshot = self._taken[key] = _Snapshot(take(), time.monotonic())
+            if snapshot is None or not snapshot.fresh(time.monotonic(), self._idle, self._max_age):
+                taken = time.monotonic()
+                snapshot = self._taken[key] = _Snapshot(take(), taken, taken)
             snapshot.served.add(resource)
+            snapshot.last_read = time.monotonic()
             return snapshot.rows
