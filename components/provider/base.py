@@ -41,7 +41,7 @@ from pulumi.runtime.rpc import contains_unknowns
 from ..model.hazards import AUTHORIZATION, UNTRACKABLE
 from ..model.plan import Step, Timeout
 from ..settings import NAMESPACE, ProviderSettings, provider_settings
-from . import adoption, journal
+from . import adoption, catalog, journal
 from .database import Database
 from .errors import AlreadyExists, HazardRefused, NotConfigured, StepFailed
 
@@ -97,7 +97,7 @@ class CatalogObjectProvider(ResourceProvider):
     # Properties whose change cannot be done with ALTER: the object is replaced.
     replace_on: tuple[str, ...] = ("schema", "name")
     delete_before_replace = True  # the new object would collide with the old one's name
-    introspect: Callable
+    introspect: Callable  # a catalog.Kind
     # Session settings the object's catalog rendering depends on.
     session_settings: dict[str, str] = {}
 
@@ -273,14 +273,29 @@ class CatalogObjectProvider(ResourceProvider):
         return outputs
 
     def read(self, id_: str, props: dict) -> ReadResult:
-        with self._db.session() as conn, conn.transaction(), conn.cursor() as cur:
-            self._set_local(cur, props)
-            live = type(self).introspect(cur, props)
+        live = self._read_live(props)
         if live is None:
             return ReadResult("", {})
         outs = self.reconcile(props, live)
         outs.pop(PROVIDER_KEY, None)
         return ReadResult(id_, outs)
+
+    def _read_live(self, props: dict) -> dict | None:
+        """The live object, from a snapshot of its kind in its schema (snapshot.py): a refresh
+        costs one catalog query per kind and schema, not one per resource."""
+        kind = type(self).introspect
+        if not isinstance(kind, catalog.Kind):  # not in the catalog (a migration's journal entry)
+            with self._db.session(changes=False) as conn, conn.transaction(), conn.cursor() as cur:
+                self._set_local(cur, props)
+                return kind(cur, props)
+        with self._db.session(changes=False) as conn:
+            def take() -> catalog.Rows:
+                with conn.transaction(), conn.cursor() as cur:
+                    self._set_local(cur, props)
+                    return kind.snapshot(cur, props["schema"])
+            key = (self.kind, tuple(self.search_path(props)), tuple(self.session_settings.items()))
+            rows = self._db.snapshot(key, self.journal_key(props), take)
+        return kind.from_rows(rows, props)
 
     def preview_steps(self, props: dict, declared: bool = True) -> list[Step]:
         """What `pulumi refresh` then `pulumi up` would run for this resource now, without the

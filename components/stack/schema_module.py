@@ -36,6 +36,13 @@ class StackTables:
     declared: DeclaredTables
     by_name: dict[tuple[str, str], resources.Table] = field(default_factory=dict)
     enums: dict[tuple[str, str], resources.Enum] = field(default_factory=dict)
+    # Per table, the resources of any module that rewrite its catalog row besides its own
+    # resource: its indexes, policies, triggers and partitions, and the tables whose foreign
+    # keys reference it. A GRANT on the table rewrites that row too, so it waits for them.
+    touching: dict[tuple[str, str], list[pulumi.Resource]] = field(default_factory=dict)
+
+    def touch(self, schema: str, name: str, resource: pulumi.Resource) -> None:
+        self.touching.setdefault((schema, name), []).append(resource)
 
     def output(self, schema: str, name: str) -> pulumi.Input[str]:
         """The table's `name` output when the stack declares it (a data dependency), else the
@@ -66,7 +73,7 @@ class SchemaModule(pulumi.ComponentResource):
         self._args = args
         self._module = module
         self._child = pulumi.ResourceOptions(parent=self)
-        self._prerequisites = list(args.prerequisites)
+        self._prerequisites = list(args.prerequisites)  # and the module's schemas and extensions
 
         self.schema_name = self._schemas()
         self.enums = self._enums()
@@ -82,6 +89,12 @@ class SchemaModule(pulumi.ComponentResource):
         self.register_outputs({"schema": self.schema_name, "tables": sorted(self.tables)})
 
     # --- helpers -----------------------------------------------------------------------------
+
+    @property
+    def prerequisites(self) -> list[pulumi.Resource]:
+        """What every table of the module waits for: the stack's roles and the owner's rights,
+        the module's schemas and extensions."""
+        return list(self._prerequisites)
 
     def _named(self, *parts: str) -> str:
         # Resource names carry the module: two modules may both touch public.leads (one
@@ -192,6 +205,10 @@ class SchemaModule(pulumi.ComponentResource):
                 options = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(
                     aliases=[pulumi.Alias(name=self._named(table.schema, table.renamed_from))]))
             resource = resources.Table(self._named(table.schema, table.name), self._table_inputs(table), options)
+            for constraint in table.constraints:
+                ref = constraint.references
+                if ref and (ref.schema, ref.table) != (table.schema, table.name):
+                    stack_tables.touch(ref.schema, ref.table, resource)
             own[table.name] = resource
             # A module that only extends a table registers too: its columns are what later
             # modules' indexes and foreign keys may need.
@@ -211,6 +228,7 @@ class SchemaModule(pulumi.ComponentResource):
                              owner=self._args.owner, **self._adopting())
                 partitions.append(resources.Partition(self._named(partition.schema, partition.name), props,
                                                       pulumi.ResourceOptions.merge(self._child, self._protected(None))))
+                self._args.tables.touch(self._module.schema, spec.table, partitions[-1])
         return partitions
 
     def _indexes(self) -> list[pulumi.Resource]:
@@ -220,6 +238,7 @@ class SchemaModule(pulumi.ComponentResource):
             props = dict(index.inputs(), table=self._args.tables.output(index.schema, index.table),
                          **self._created_as(index.schema, index.table), **renamed, **self._adopting())
             indexes.append(resources.Index(self._named(index.schema, index.name), props, options))
+            self._args.tables.touch(index.schema, index.table, indexes[-1])
         return indexes
 
     def _policies(self) -> None:
@@ -230,7 +249,8 @@ class SchemaModule(pulumi.ComponentResource):
             renamed, options = self._on_table(policy.schema, policy.table, policy.name)
             props = dict(policy.inputs(), table=self._args.tables.output(policy.schema, policy.table), **renamed,
                          **self._adopting())
-            resources.Policy(self._named(policy.schema, policy.table, policy.name), props, options)
+            self._args.tables.touch(policy.schema, policy.table, resources.Policy(
+                self._named(policy.schema, policy.table, policy.name), props, options))
 
     def _functions(self) -> dict[str, resources.Function]:
         functions = {}
@@ -251,6 +271,7 @@ class SchemaModule(pulumi.ComponentResource):
             triggers.append(resources.Trigger(self._named(trigger.schema, trigger.table, trigger.name), props,
                                               pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(
                                                   depends_on=[function] if function else []))))
+            self._args.tables.touch(trigger.schema, trigger.table, triggers[-1])
         return triggers
 
     def _views(self) -> dict[str, resources.View]:

@@ -154,11 +154,12 @@ class _Mocks(pulumi.runtime.Mocks):
     def __init__(self, engine: "EngineDouble", preview: bool):
         self.engine = engine
         self.preview = preview
+        self.known = engine.by_name  # the state does not change while the program runs
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         if args.typ.startswith("pulumi:providers:"):
             return f"{args.name}-provider", args.inputs
-        known = self.engine.by_name.get((args.typ, args.name))
+        known = self.known.get((args.typ, args.name))
         if known is not None:
             return known.id, {**args.inputs, **known.outputs}
         if args.typ == RANDOM_PASSWORD and not self.preview:
@@ -188,6 +189,8 @@ class EngineDouble:
     engine's database made right after its last run: this engine carries on from there, as the
     next `pulumi up` of the same stack would."""
 
+    provider_process = ProviderProcess  # bench/ times the provider with a subclass
+
     def __init__(self, database: dict, stack: str = "dev", sql_root: Path | None = None, config: dict | None = None,
                  today=None, seed: int = 0, parallel: int = 4, state: dict[str, Entry] | None = None):
         self.database = database
@@ -198,7 +201,7 @@ class EngineDouble:
         validation = validation_config(database, stack_config) if "pgstack:validation" not in config else {}
         self.config = {**stack_config, **connection_config(database), **validation, **config}
         self.secret_keys = [k for k in self.config if k == "pgstack:db_password" or k.endswith("_password")]
-        self.provider = ProviderProcess(self.config)
+        self.provider = self.provider_process(self.config)
         self.postgresql = PostgresqlDouble(database)
         self.state: dict[str, Entry] = copy.deepcopy(state or {})  # by URN
         self.random = random.Random(seed)
@@ -216,6 +219,7 @@ class EngineDouble:
 
     def close(self) -> None:
         self.provider.close()
+        self.postgresql.close()
 
     def __enter__(self) -> "EngineDouble":
         return self
@@ -405,14 +409,21 @@ class EngineDouble:
         done: set[int] = set()
         running: dict[Future, int] = {}
         error: BaseException | None = None
+        # How many steps each one still waits for, and who waits for each: a step is ready when
+        # its count reaches 0 (no scan of every step after each completion).
+        waiting = [len(s.after) for s in steps]
+        waiters: dict[int, list[int]] = {}
+        for i, s in enumerate(steps):
+            for j in s.after:
+                waiters.setdefault(j, []).append(i)
+        ready = [i for i, count in enumerate(waiting) if count == 0]
         with ThreadPoolExecutor(max_workers=self.parallel) as pool:
             while True:
-                if error is None:
-                    ready = [i for i, s in enumerate(steps)
-                             if i not in done and i not in running.values() and s.after <= done]
-                    self.random.shuffle(ready)
-                    for i in ready[:self.parallel - len(running)]:
-                        running[pool.submit(steps[i].run)] = i
+                while error is None and ready and len(running) < self.parallel:
+                    pick = self.random.randrange(len(ready))
+                    ready[pick], ready[-1] = ready[-1], ready[pick]
+                    i = ready.pop()
+                    running[pool.submit(steps[i].run)] = i
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -421,6 +432,10 @@ class EngineDouble:
                     if future.exception() is not None and error is None:
                         error = future.exception()
                     done.add(index)
+                    for waiter in waiters.get(index, ()):
+                        waiting[waiter] -= 1
+                        if waiting[waiter] == 0:
+                            ready.append(waiter)
         if error is not None:
             raise error
         assert len(done) == len(steps), "a step waits for something that never runs"

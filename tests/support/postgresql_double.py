@@ -11,6 +11,7 @@ once nothing in any database depends on it.
 
 import secrets
 import string
+import threading
 
 import psycopg
 from psycopg import sql
@@ -39,6 +40,24 @@ def _privileges(inputs: dict) -> sql.Composable:
 class PostgresqlDouble:
     def __init__(self, database: dict):
         self.database = database
+        # One connection per engine thread, as the real provider keeps its connections open.
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> psycopg.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            conn = self._local.conn = psycopg.connect(**self.database, autocommit=True)
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
 
     def create(self, typ: str, inputs: dict) -> dict:
         """Creates the resource; returns its outputs."""
@@ -59,9 +78,9 @@ class PostgresqlDouble:
             self._run(self._statements(typ, inputs, None))
 
     def _run(self, statements: list[sql.Composable]) -> None:
-        with psycopg.connect(**self.database, autocommit=True) as conn:
-            for statement in statements:
-                conn.execute(statement)
+        conn = self._connection()
+        for statement in statements:
+            conn.execute(statement)
 
     def _statements(self, typ: str, old: dict | None, new: dict | None) -> list[sql.Composable]:
         if typ == SCHEMA:
@@ -141,10 +160,9 @@ class PostgresqlDouble:
         if not objects:
             return sql.SQL("ALL {} IN SCHEMA {}").format(sql.SQL(_PLURAL[kind]), sql.Identifier(schema))
         if kind == "function":  # by name, every overload (as the provider does)
-            with psycopg.connect(**self.database) as conn:
-                signatures = [r[0] for r in conn.execute(
-                    "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-                    "WHERE n.nspname = %s AND p.proname = ANY(%s)", (schema, objects)).fetchall()]
+            signatures = [r[0] for r in self._connection().execute(
+                "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE n.nspname = %s AND p.proname = ANY(%s)", (schema, objects)).fetchall()]
             return sql.SQL("FUNCTION {}").format(sql.SQL(", ").join(sql.SQL(s) for s in signatures))
         return sql.SQL("{} {}").format(sql.SQL(kind.upper()), sql.SQL(", ").join(
             sql.Identifier(schema, o) for o in objects))

@@ -46,13 +46,15 @@ def _from_struct(struct) -> dict:
 
 
 class ProviderProcess:
-    def __init__(self, config: dict[str, str]):
+    command = [sys.executable, "-m", "pulumi.dynamic"]  # bench/ runs a timed server instead
+
+    def __init__(self, config: dict[str, str], env: dict[str, str] | None = None):
         self.workdir = tempfile.mkdtemp(prefix="dynamic-provider-")
         self.log = Path(self.workdir) / "provider.log"
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **(env or {})}
         env["PULUMI_PROJECT"] = "pgstack"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pulumi.dynamic"], cwd=self.workdir, env=env,
+            self.command, cwd=self.workdir, env=env,
             stdout=subprocess.PIPE, stderr=open(self.log, "w"), text=True)
         port = self.process.stdout.readline().strip()
         if not port.isdigit():

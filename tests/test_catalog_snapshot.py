@@ -1,0 +1,105 @@
+"""`read` serves a refresh from one catalog snapshot per kind and schema (provider/snapshot.py):
+each object as the snapshot has it must be exactly what reading that object alone returns, and
+no read may return a snapshot older than a change the same provider process made."""
+
+import copy
+import json
+import time
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from components.model.partitions import monthly_partitions
+from components.provider import catalog
+from components.provider.kinds import PolicyProvider, TableProvider
+from components.provider.snapshot import IDLE
+from components.settings import read_settings
+from components.stack.loading import load_stack
+from tests.conftest import DEV_STACK_TODAY, stack_config
+from tests.support.engine import PROJECT_DIR, stack_file_config
+from tests.support.provider_process import ProviderProcess
+from tests.test_provider_live import POLICY, TABLE, Resource
+
+
+def dev_objects() -> list[tuple[catalog.Kind, dict]]:
+    """Every dynamic resource of the dev stack, as (catalog kind, inputs)."""
+    settings = read_settings({k.split(":", 1)[1]: v for k, v in stack_file_config("dev").items()}.get)
+    owner = {"owner": settings.owner_role}
+    objects: list[tuple[catalog.Kind, dict]] = []
+    for loaded in load_stack(settings, PROJECT_DIR / "sql", PROJECT_DIR).modules:
+        module = loaded.module
+        objects += [(catalog.table, {**t.inputs(), **(owner if t.owned else {})}) for t in module.tables]
+        objects += [(catalog.index, i.inputs()) for i in module.indexes]
+        objects += [(catalog.policy, p.inputs()) for p in module.policies]
+        objects += [(catalog.function, {**f.inputs(), **owner}) for f in module.functions]
+        objects += [(catalog.trigger, t.inputs()) for t in module.triggers]
+        objects += [(catalog.view, {**v.inputs(), **owner}) for v in module.views]
+        for spec in loaded.config.partitions:
+            for partition in monthly_partitions(module.declared_table(spec.table), spec.start, spec.ahead,
+                                                DEV_STACK_TODAY, source="config"):
+                objects.append((catalog.partition, partition.inputs()))
+        if loaded.sample_data:
+            objects.append((catalog.sample_data, {**loaded.sample_data.inputs(), "schema": module.schema}))
+    return objects
+
+
+def test_live_snapshot_reads_every_dev_object_as_reading_it_alone_does(dev_stack):
+    objects = dev_objects()
+    assert {kind for kind, _ in objects} == {catalog.table, catalog.index, catalog.policy, catalog.function,
+                                             catalog.trigger, catalog.partition, catalog.sample_data}  # no view
+    with psycopg.connect(**dev_stack.database) as conn, conn.cursor() as cur:
+        cur.execute("SET TimeZone TO 'UTC'")  # as the partition provider reads bounds
+        snapshots: dict = {}
+        for kind, inputs in objects:
+            cur.execute(sql.SQL("SET search_path TO {}, public, extensions").format(sql.Identifier(inputs["schema"])))
+            alone = kind(cur, inputs)
+            assert alone is not None, inputs.get("name", inputs)
+            rows = snapshots.setdefault((kind, inputs["schema"]), kind.snapshot(cur, inputs["schema"]))
+            assert kind.from_rows(rows, inputs) == alone, inputs.get("name")
+            gone = dict(inputs, name="no_such_object") if "name" in inputs else \
+                dict(inputs, statements=[{"table": "no_such_table"}])
+            assert kind(cur, gone) is None and kind.from_rows(rows, gone) is None
+
+
+@pytest.fixture
+def process(database):
+    process = ProviderProcess(stack_config(database, safety=json.dumps({"allow_data_loss": False})))
+    yield process
+    process.close()
+
+
+def test_live_a_read_after_a_change_by_the_same_process_sees_the_change(process, db):
+    first = Resource(process, TableProvider(), TABLE)
+    second_props = dict(copy.deepcopy(TABLE), name="ledger")
+    second_props["constraints"] = [dict(c, name=c["name"].replace("accounts", "ledger"))
+                                   for c in second_props["constraints"]]
+    second = Resource(process, TableProvider(), second_props)
+    first.refresh()  # the table snapshot of schema public is taken now, with ledger as it was
+    wider = copy.deepcopy(second_props)
+    wider["columns"].append({"name": "note", "type": "text"})
+    assert second.apply(wider)["changes"] is True
+    assert second.refresh() == "public.ledger"
+    assert "note" in [c["name"] for c in second.outputs["columns"]]
+    assert second.apply(wider)["changes"] is False  # no drift reported: the read saw the change
+
+
+def test_live_each_read_of_a_resource_is_from_a_snapshot_taken_after_its_last_read(process, db):
+    Resource(process, TableProvider(), TABLE)
+    policy = Resource(process, PolicyProvider(), POLICY)
+    assert policy.refresh() == "public.accounts.tenant_isolation"
+    db.execute("ALTER POLICY tenant_isolation ON accounts USING (false)")
+    assert policy.refresh() == "public.accounts.tenant_isolation"  # a second read: a new snapshot
+    assert policy.outputs["using"] == "false"
+
+
+def test_live_a_snapshot_is_not_served_after_a_pause_in_reads(process, db):
+    table = Resource(process, TableProvider(), TABLE)
+    policy = Resource(process, PolicyProvider(), POLICY)
+    other = dict(POLICY, name="second_policy")
+    second = Resource(process, PolicyProvider(), other)
+    policy.refresh()  # the snapshot of public's policies, with second_policy as declared
+    db.execute("DROP POLICY second_policy ON accounts")
+    time.sleep(IDLE + 0.5)
+    assert second.refresh() == ""  # read from a new snapshot: the policy is gone
+    assert table.refresh() == "public.accounts"
