@@ -401,7 +401,7 @@ def test_live_catalog_reads_partition_by_and_partitions(deployed):
     id_, outputs = engine.provider.read(part.urn, part.id, part.outputs)
     assert id_ == "analytics.event_2026_02"
     assert outputs["applied"] == {
-        "table": "event", "rls_enabled": "True",
+        "table": "event", "rls_enabled": "True", "owner": "pgstack_owner",
         "bound": "FOR VALUES FROM ('2026-02-01 00:00:00+00') TO ('2026-03-01 00:00:00+00')"}
     assert "bound" not in outputs  # no drift
     assert engine.preview().changed() == {}  # a second run on the same day changes nothing
@@ -523,14 +523,16 @@ def test_live_partitions_over_time_and_refused_deletion(database, tmp_path):
         modules = json.loads(engine.config["pgstack:modules"])
         modules[0]["partitions"] = later
         engine.config["pgstack:modules"] = json.dumps(modules)
-        with pytest.raises(ProviderError, match=r"refusing to drop partition analytics\.event_2026_01 and all its rows"):
+        # A partition is protected where data loss is not accepted: the engine refuses before
+        # the provider is asked.
+        with pytest.raises(ProviderError, match=r"analytics\.event_2026_01. cannot be deleted because it is protected"):
             engine.up()
         with psycopg.connect(**database) as db:
             assert db.execute("SELECT count(*) FROM analytics.event_2026_01").fetchone()[0] == 1
 
         event = next(e for e in engine.state.values() if e.name == "analytics/analytics.event")
         urn = event.urn
-        with pytest.raises(ProviderError, match="cannot change PARTITION BY"):
-            engine.provider.diff(urn, event.id, event.outputs, dict(event.inputs, partition_by="RANGE (received_at)"))
+        with pytest.raises(ProviderError, match="cannot change PARTITION BY"):  # at preview: check plans it
+            engine.provider.check(urn, event.inputs, dict(event.inputs, partition_by="RANGE (received_at)"))
     finally:
         engine.close()

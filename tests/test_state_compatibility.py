@@ -41,8 +41,8 @@ def release_database(database):
 
 
 def test_state_of_that_release_reads_diffs_and_deletes_with_the_current_provider(release_database):
-    # A stack that accepts data loss, so the destroy at the end may drop the table.
-    provider = ProviderProcess({**connection_config(release_database), "pgstack:safety": '{"allow_data_loss": true}'})
+    # A stack that accepts every hazard (as dev does), so the destroy at the end may drop it all.
+    provider = ProviderProcess({**connection_config(release_database), "pgstack:safety": '{"allow_hazards": ["all"]}'})
     try:
         for resource in FIXTURE["resources"]:
             old = resource["outputs"]

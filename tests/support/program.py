@@ -8,6 +8,7 @@ and whose `exports` hold the stack outputs. Nothing touches a database.
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -54,8 +55,9 @@ class EchoMocks(pulumi.runtime.Mocks):
 
 
 def run_program(stack: str, config: dict | None = None, monitor: RecordingMonitor | None = None,
-                today: date | None = None) -> RecordingMonitor:
-    """Runs the program for `stack` under mocks; `config` overrides keys of its stack file."""
+                today: date | None = None, sql_root: Path | None = None) -> RecordingMonitor:
+    """Runs the program for `stack` under mocks; `config` overrides keys of its stack file,
+    `sql_root` the project's sql/ folder."""
     monitor = monitor or RecordingMonitor(EchoMocks())
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(EchoMocks(), project="pgstack", stack=stack, preview=False, monitor=monitor)
@@ -68,7 +70,7 @@ def run_program(stack: str, config: dict | None = None, monitor: RecordingMonito
 
     @pulumi.runtime.test
     def program():
-        build(today=today)
+        build(sql_root, today=today)
 
         async def record_exports():
             for name, value in runtime_settings.get_root_resource().outputs.items():

@@ -7,6 +7,8 @@
     ./dev-up stop                  stop the dev database (its data stays in .pgdata/)
     ./dev-up reset                 delete the dev database and the dev stack's state, then up again
     ./dev-up password [ROLE]       a role's password (default: developer)
+    ./dev-up plan                  what `pulumi up` would run on the dev database, object by object
+                                   (exit 0: nothing, 2: something; python -m components.plan)
 
 The ./dev-up script creates .venv and installs requirements.txt, then runs this module from the
 project folder (the current directory). Everything it keeps is git-ignored, in the project:
@@ -296,9 +298,22 @@ def cmd_password(project: Path, role: str) -> None:
     print(passwords[role])
 
 
+def cmd_plan(project: Path) -> int:
+    """The dev stack's plan (components/plan/) on the running dev database: its port, and the
+    superuser's password from SECRET_FILE, handed over in-process (never on a command line)."""
+    port, password = running_port(project), read_secret(project)
+    from ..plan import cli as plan  # the program and the provider: loaded for this command only
+
+    overrides = {"pgstack:db_host": devdb.HOST, "pgstack:db_port": str(port)}
+    try:
+        return plan.run(project, STACK, password, overrides)
+    except PgstackError as err:
+        raise DevUpError(f"plan: {err}") from None
+
+
 # --- command line --------------------------------------------------------------------------
 
-COMMANDS = ("up", "status", "psql", "stop", "reset", "password")
+COMMANDS = ("up", "status", "psql", "stop", "reset", "password", "plan")
 TAKES_EXTRA = {"up": "pulumi up", "reset": "pulumi up", "psql": "psql"}
 
 
@@ -322,6 +337,9 @@ def parser() -> argparse.ArgumentParser:
     password = commands.add_parser("password", help="print a role's password")
     password.add_argument("role", nargs="?", default=DEFAULT_PASSWORD_ROLE,
                           help=f"default {DEFAULT_PASSWORD_ROLE}; {devdb.SUPERUSER} for the superuser")
+    commands.add_parser("plan", help="what pulumi up would run on the dev database, object by object, with each "
+                                     "statement's hazards (no Pulumi CLI needed); exit 0: nothing would change, "
+                                     "2: something would")
     return top
 
 
@@ -348,6 +366,8 @@ def main(argv: list[str] | None = None, project: Path | None = None) -> int:
             cmd_reset(project, extra)
         elif args.command == "password":
             cmd_password(project, args.role)
+        elif args.command == "plan":
+            return cmd_plan(project)
     except (DevUpError, devdb.DevDbError) as err:
         print(f"dev-up: {err}", file=sys.stderr)
         return 1

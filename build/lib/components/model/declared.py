@@ -1,5 +1,6 @@
-"""Every table a stack declares or may refer to, stack-wide: one registry for the parser (which
-references resolve), the program (which tables the stack owns) and the grants.
+"""Every table a stack declares or may refer to, and the enum types it declares, stack-wide: one
+registry for the parser (which references and column types resolve), the program (which tables
+the stack owns) and the grants.
 
 Modules are added in stack-config order, so a module sees the tables of the modules before it
 and the external tables its config declares, never a later module's.
@@ -18,12 +19,15 @@ class DeclaredTables:
     primary_keys: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # The tables a module of the stack creates (not those it only adds columns to).
     owned: set[tuple[str, str]] = field(default_factory=set)
+    # The enum types the modules declare: (schema, name).
+    enums: set[tuple[str, str]] = field(default_factory=set)
 
     def add_external(self, schema: str, name: str) -> None:
         """A table that exists outside the stack (modules[i].external_tables)."""
         self.tables.setdefault((schema, name), None)
 
     def add_module(self, module: Module) -> None:
+        self.enums.update((e.schema, e.name) for e in module.enums)
         for table in module.tables:
             key = (table.schema, table.name)
             if table.owned:

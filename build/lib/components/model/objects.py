@@ -79,6 +79,8 @@ class Table:
     partition_by: str | None = None
     partition_key: list[str] = field(default_factory=list)
     renamed_from: str | None = None  # `-- pgstack: renamed from <old>` above CREATE TABLE
+    # (schema, name) of the enum types its columns use, for the program's dependencies (not an input).
+    enum_types: list[tuple[str, str]] = field(default_factory=list)
     # Advisory findings of the policy pack accepted in the SQL file: {rule: reason}
     # (model/annotations.py). The same on indexes, policies and functions.
     accepted: dict[str, str] | None = None
@@ -98,12 +100,26 @@ class Table:
     def inputs(self) -> dict:
         data = asdict(self)
         data.pop("partition_key")
+        data.pop("enum_types")
         data["managed"] = str(self.managed)
         if not self.owned:
             # The module does not own the table: its comment and RLS flags are left alone.
             for key in ("comment", "rls_enabled", "rls_forced"):
                 data.pop(key)
         return _clean(data)
+
+
+@dataclass
+class Enum:
+    """CREATE TYPE ... AS ENUM: its values in their order (which is the type's sort order)."""
+
+    schema: str
+    name: str
+    source: str
+    values: list[str] = field(default_factory=list)
+
+    def inputs(self) -> dict:
+        return _clean(asdict(self))
 
 
 @dataclass
@@ -223,6 +239,7 @@ class Module:
     schema: str
     schemas: list[Schema] = field(default_factory=list)
     extensions: list[Extension] = field(default_factory=list)
+    enums: list[Enum] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     indexes: list[Index] = field(default_factory=list)
     policies: list[Policy] = field(default_factory=list)

@@ -23,6 +23,7 @@ from .nodes import filled, strings
 from .objects import (
     Column,
     Constraint,
+    Enum,
     Extension,
     Function,
     Index,
@@ -36,7 +37,7 @@ from .objects import (
     Trigger,
     View,
 )
-from .types import canonical_type
+from .types import canonical_type, quoted_name
 
 FK_ACTIONS = {"a": None, "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 
@@ -48,15 +49,24 @@ STATEMENT_NAMES = {ast.CreateStmt: "CREATE TABLE", ast.AlterTableStmt: "ALTER TA
                    ast.IndexStmt: "CREATE INDEX", ast.CreatePolicyStmt: "CREATE POLICY",
                    ast.CreateFunctionStmt: "CREATE FUNCTION", ast.CreateTrigStmt: "CREATE TRIGGER",
                    ast.ViewStmt: "CREATE VIEW", ast.CreateSchemaStmt: "CREATE SCHEMA",
-                   ast.CreateExtensionStmt: "CREATE EXTENSION"}
+                   ast.CreateExtensionStmt: "CREATE EXTENSION", ast.CreateEnumStmt: "CREATE TYPE … AS ENUM"}
+
+# Where the provider's sessions look for unqualified names after the module's own schema
+# (provider/base.py `search_path`): a column type resolves, and format_type() spells it, that way.
+SEARCH_PATH_AFTER_MODULE = ("public", "extensions")
+# PostgreSQL's limit on an enum label (NAMEDATALEN - 1 bytes).
+ENUM_LABEL_BYTES = 63
 
 
 # Statements a module file cannot hold: named as written (None: by their leading keywords),
 # with the way out where there is one.
 _GRANTS = "privileges come from stack config (pgstack:grants)"
 UNSUPPORTED = {
-    ast.CreateEnumStmt: ("CREATE TYPE … AS ENUM",
-                         "is not supported yet: use a text column with CHECK (column IN (...))"),
+    ast.CompositeTypeStmt: ("CREATE TYPE … AS (…)", "is not supported: of the user-defined types, only "
+                                                    "CREATE TYPE … AS ENUM is"),
+    ast.CreateRangeStmt: ("CREATE TYPE … AS RANGE", "is not supported: of the user-defined types, only "
+                                                    "CREATE TYPE … AS ENUM is"),
+    ast.CreateDomainStmt: (None, "is not supported: use the base type with a CHECK constraint on the column"),
     ast.CreateSeqStmt: (None, "is not supported: use an identity column (GENERATED ALWAYS AS IDENTITY)"),
     ast.GrantStmt: ("GRANT/REVOKE", f"is not supported in module files: {_GRANTS}"),
     ast.GrantRoleStmt: ("GRANT/REVOKE", f"is not supported in module files: {_GRANTS}"),
@@ -67,8 +77,9 @@ UNSUPPORTED = {
     ast.DropStmt: (None, "is not supported: files declare what should exist; remove the object's CREATE statement "
                          "to drop it"),
 }
-SUPPORTED = ("is not supported: a module file declares schema objects (CREATE SCHEMA/EXTENSION/TABLE/INDEX/POLICY/"
-             "FUNCTION/TRIGGER/VIEW, COMMENT ON, ALTER TABLE ... ADD COLUMN / ENABLE|FORCE ROW LEVEL SECURITY)")
+SUPPORTED = ("is not supported: a module file declares schema objects (CREATE SCHEMA/EXTENSION/TYPE … AS ENUM/"
+             "TABLE/INDEX/POLICY/FUNCTION/TRIGGER/VIEW, COMMENT ON, ALTER TABLE ... ADD COLUMN / ENABLE|FORCE ROW "
+             "LEVEL SECURITY)")
 
 
 def deparse(node) -> str:
@@ -180,6 +191,10 @@ class ModuleParser:
         # name a column declared after it.
         self._pending_checks: list = []
         self._relations: set[str] = set()  # tables, indexes and views share one namespace
+        self._types: set[str] = set()  # so do enums, tables and views (a table's row type has its name)
+        # Unqualified type names columns and functions used before any enum of that name was
+        # declared: where each was first used.
+        self._unresolved_types: dict[str, str] = {}
         self._names: set[tuple[str, ...]] = set()  # policies, functions, triggers declared so far
 
     # --- entry point -------------------------------------------------------------------------
@@ -293,6 +308,12 @@ class ModuleParser:
                              f"(tables, indexes and views share one namespace)", node)
         self._relations.add(name)
 
+    def _claim_type_name(self, name: str, node) -> None:
+        if name in self._types:
+            raise self.error(f"{self.module.schema}.{name} is declared twice (enum types, tables and views share "
+                             f"one namespace: a table or view has a row type of its name)", node)
+        self._types.add(name)
+
     def _claim(self, name: tuple[str, ...]) -> bool:
         """Record a declared policy, function or trigger; False when it was declared before."""
         if name in self._names:
@@ -354,6 +375,7 @@ class ModuleParser:
         handlers: dict[type, Callable[[Any], None]] = {
             ast.CreateSchemaStmt: self._create_schema,
             ast.CreateExtensionStmt: self._create_extension,
+            ast.CreateEnumStmt: self._create_enum,
             ast.CreateStmt: self._create_table,
             ast.IndexStmt: self._create_index,
             ast.AlterTableStmt: self._alter_table,
@@ -396,6 +418,58 @@ class ModuleParser:
             raise self.error(f"extension {stmt.extname} is declared twice")
         self.module.extensions.append(Extension(name=filled(stmt.extname), schema=schema, source=self.here()))
 
+    # enum types
+
+    def _create_enum(self, stmt: ast.CreateEnumStmt) -> None:
+        names = strings(stmt.typeName)
+        if len(names) > 2 or (len(names) == 2 and names[0] != self.module.schema):
+            raise self.error(
+                f"type {'.'.join(names)} is qualified with another schema; objects of module "
+                f"'{self.module.name}' live in schema '{self.module.schema}' (set in stack config), "
+                f"so leave the name unqualified")
+        name = names[-1]
+        self._claim_type_name(name, None)
+        if name in self._unresolved_types:
+            raise self.error(f"enum {name} is declared after its first use ({self._unresolved_types[name]}): "
+                             f"declare the type before the tables and functions that use it")
+        values = strings(stmt.vals) if stmt.vals else []
+        for value in values:
+            if not value or len(value.encode()) > ENUM_LABEL_BYTES:
+                raise self.error(f"enum {name}: value {value!r} must be 1 to {ENUM_LABEL_BYTES} bytes long")
+            if values.count(value) > 1:
+                raise self.error(f"enum {name}: value {value!r} is declared twice")
+        self.module.enums.append(Enum(schema=self.module.schema, name=name, source=self.here(), values=values))
+
+    def _declares_enum(self, schema: str, name: str) -> bool:
+        return (schema, name) in self.known.enums or (
+            schema == self.module.schema and any(e.name == name for e in self.module.enums))
+
+    def _enum_named(self, names: list[str]) -> tuple[str, str] | None:
+        """The stack's enum type a type name refers to: a qualified name as written, an
+        unqualified one the way the provider's search path finds it."""
+        if len(names) == 2:
+            return (names[0], names[1]) if self._declares_enum(names[0], names[1]) else None
+        if len(names) == 1:
+            return next(((schema, names[0]) for schema in (self.module.schema, *SEARCH_PATH_AFTER_MODULE)
+                         if self._declares_enum(schema, names[0])), None)
+        return None
+
+    def _type(self, type_name: ast.TypeName) -> tuple[str, tuple[str, str] | None]:
+        """A column's or an argument's type as format_type() spells it in the provider's
+        session, and the stack's enum type it is (or is an array of), if it is one: unqualified
+        where the search path finds it, schema-qualified otherwise, quoted where needed."""
+        text = canonical_type(type_name)
+        names = strings(type_name.names)
+        enum = self._enum_named(names)
+        if enum is None:
+            if len(names) == 1 or (len(names) == 2 and names[0] == self.module.schema):
+                self._unresolved_types.setdefault(names[-1], self.here())
+            return text, None
+        schema, name = enum
+        visible = self._enum_named([name]) == enum
+        spelled = quoted_name(name) if visible else f"{quoted_name(schema)}.{quoted_name(name)}"
+        return spelled + ("[]" if type_name.arrayBounds else ""), enum
+
     # tables
 
     def _create_table(self, stmt: ast.CreateStmt) -> None:
@@ -409,6 +483,7 @@ class ModuleParser:
             raise self.error("only permanent tables are supported (no TEMP or UNLOGGED)")
         name = self._own_name(relation, "table")
         self._claim_relation_name(name, relation)
+        self._claim_type_name(name, relation)
         table = Table(schema=self.module.schema, name=name, source=self.here())
         self.module.add_table(table)
         for element in stmt.tableElts or ():
@@ -456,9 +531,11 @@ class ModuleParser:
         if col.collClause:
             raise self.error("COLLATE on a column is not supported", col)
         try:
-            type_text = canonical_type(filled(col.typeName))
+            type_text, enum = self._type(filled(col.typeName))
         except ValueError as exc:
             raise self.error(f"column {name}: {exc}", col) from None
+        if enum is not None and enum not in table.enum_types:
+            table.enum_types.append(enum)
         column = Column(name=name, type=type_text)
         if col.identity in ("a", "d"):
             column.identity = "always" if col.identity == "a" else "by default"
@@ -726,11 +803,11 @@ class ModuleParser:
         for param in stmt.parameters or ():
             if param.mode.value in ("o", "t"):  # OUT and TABLE columns are not part of the identity
                 continue
-            arg_types.append(canonical_type(param.argType))
+            arg_types.append(self._type(filled(param.argType))[0])
         arguments = ", ".join(arg_types)
         if not self._claim(("function", name, arguments)):
             raise self.error(f"function {name}({arguments}) is declared twice")
-        returns = canonical_type(stmt.returnType) if stmt.returnType else "void"
+        returns = self._type(stmt.returnType)[0] if stmt.returnType else "void"
         self.module.functions.append(Function(
             schema=self.module.schema, name=name, source=self.here(), arguments=arguments,
             returns=returns, definition=deparse(stmt),
@@ -761,6 +838,7 @@ class ModuleParser:
         view = filled(stmt.view)
         name = self._own_name(view, "view")
         self._claim_relation_name(name, view)
+        self._claim_type_name(name, view)
         tables = []
         for node in walk(stmt.query):
             # Other unqualified names may be CTEs; a truly missing table fails at apply.

@@ -178,3 +178,22 @@ def create_partition(partition: dict) -> sql.Composable:
     return sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
         qualified(partition["schema"], partition["name"]), qualified(partition["schema"], partition["table"]),
         sql.Literal(partition["from"]), sql.Literal(partition["to"]))
+
+
+def create_enum(enum: dict) -> sql.Composable:
+    return sql.SQL("CREATE TYPE {} AS ENUM ({})").format(
+        qualified(enum["schema"], enum["name"]), sql.SQL(", ").join(sql.Literal(v) for v in enum.get("values", [])))
+
+
+def add_enum_value(enum: dict, value: str, placement: str | None = None, neighbour: str | None = None
+                   ) -> sql.Composable:
+    """ALTER TYPE ... ADD VALUE, at the end or BEFORE/AFTER (`placement`) an existing value."""
+    query = sql.SQL("ALTER TYPE {} ADD VALUE {}").format(qualified(enum["schema"], enum["name"]), sql.Literal(value))
+    if placement is not None:
+        query = sql.SQL("{} {} {}").format(query, sql.SQL("BEFORE" if placement == "before" else "AFTER"),
+                                           sql.Literal(neighbour))
+    return query
+
+
+def drop_type(enum: dict) -> sql.Composable:
+    return sql.SQL("DROP TYPE IF EXISTS {}").format(qualified(enum["schema"], enum["name"]))

@@ -5,7 +5,7 @@ database compares equal to the one in the SQL file (`timestamptz` and `timestamp
 are one type), and so that type changes can be classified as widening or narrowing.
 """
 
-from pglast import ast
+from pglast import ast, keywords
 
 from .nodes import strings
 
@@ -150,3 +150,16 @@ def is_widening(old: str, new: str) -> bool:
     if old_base == "timestamp without time zone" and new_base == "timestamp with time zone":
         return False  # reinterpreted in the session time zone
     return False
+
+
+def quoted_name(name: str) -> str:
+    """A name as PostgreSQL's quote_identifier() writes it (in format_type(), for one): as is
+    when it is lower case letters, digits and underscores, not starting with a digit, and not a
+    keyword other than an unreserved one; double-quoted otherwise."""
+    plain = bool(name) and (name[0].islower() or name[0] == "_") and all(
+        c.isdigit() or c == "_" or ("a" <= c <= "z") for c in name)
+    if plain and name not in keywords.UNRESERVED_KEYWORDS and any(
+            name in words for words in (keywords.RESERVED_KEYWORDS, keywords.TYPE_FUNC_NAME_KEYWORDS,
+                                        keywords.COL_NAME_KEYWORDS)):
+        plain = False
+    return name if plain else '"' + name.replace('"', '""') + '"'

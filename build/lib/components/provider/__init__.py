@@ -1,6 +1,7 @@
 """The Pulumi dynamic provider: executes plans with psycopg 3 and reads the catalog back."""
 
 from .kinds import (
+    EnumProvider,
     FunctionProvider,
     IndexProvider,
     PartitionProvider,
@@ -9,7 +10,8 @@ from .kinds import (
     TriggerProvider,
     ViewProvider,
 )
+from .migration import MigrationProvider
 from .sample_data import SampleDataProvider
 
-__all__ = ["FunctionProvider", "IndexProvider", "PartitionProvider", "PolicyProvider", "SampleDataProvider",
-           "TableProvider", "TriggerProvider", "ViewProvider"]
+__all__ = ["EnumProvider", "FunctionProvider", "IndexProvider", "MigrationProvider", "PartitionProvider",
+           "PolicyProvider", "SampleDataProvider", "TableProvider", "TriggerProvider", "ViewProvider"]

@@ -21,6 +21,12 @@ ROLE), so the objects belong to a role no application logs in as, and only that 
 privileges apply to them. The connecting user must be a member of it (the program grants that).
 An object that belongs to someone else is first handed over (ALTER ... OWNER TO) as the
 connecting user.
+
+Adoption (`adopt` input, from modules[i].adopt): planning an object that exists already,
+unknown to the journal and the state, compares it with the declaration (adoption.py: at
+preview in check, and again at `up`); when they are equal nothing runs. Its outputs keep the
+owner it has live; while the module adopts, that owner is not a change (diff), and the object
+is handed over with its next change, or on the `up` after `adopt` is removed from the module.
 """
 
 import threading
@@ -35,7 +41,7 @@ from pulumi.runtime.rpc import contains_unknowns
 from ..model.hazards import AUTHORIZATION, UNTRACKABLE
 from ..model.plan import Step, Timeout
 from ..settings import NAMESPACE, ProviderSettings, provider_settings
-from . import journal
+from . import adoption, catalog, journal
 from .database import Database
 from .errors import AlreadyExists, HazardRefused, NotConfigured, StepFailed
 
@@ -44,8 +50,9 @@ APPLIED = "applied"
 PLAN = "plan"  # computed by check: what `up` will run, shown by `pulumi preview --diff`
 APPROVED = "approved"  # hazards approved in the SQL file: {hazard: reason}
 # Not part of the object's definition, so no SQL depends on them: where it came from, what was
-# applied, what the preview plans, the hazards approved and the review findings accepted.
-NOT_COMPARED = {PROVIDER_KEY, APPLIED, "source", "accepted", PLAN, APPROVED}
+# applied, what the preview plans, the hazards approved, the review findings accepted and
+# whether its module adopts existing objects.
+NOT_COMPARED = {PROVIDER_KEY, APPLIED, "source", "accepted", PLAN, APPROVED, "adopt"}
 # Hazards that are about the rows of a table: none apply to a table without any.
 ROW_HAZARDS_EXEMPT = {AUTHORIZATION.name, UNTRACKABLE.name}
 
@@ -70,8 +77,17 @@ def definition(props: dict) -> dict:
 
 
 def located(new: dict, inputs: dict) -> dict:
-    """A definition with the inputs' `source` (file:line) back, for the errors that name it."""
-    return {**new, "source": inputs.get("source", "unknown source")}
+    """A definition with the inputs' `source` (file:line) back, for the errors that name it, and
+    `adopt` when its module adopts existing objects."""
+    adopt = {"adopt": inputs["adopt"]} if inputs.get("adopt") else {}
+    return {**new, "source": inputs.get("source", "unknown source"), **adopt}
+
+
+def held_since_adoption(olds: dict, news: dict) -> bool:
+    """Whether the state records an adopted object still owned by the role that owned it live,
+    while its module adopts: that owner is kept until the object changes (see above)."""
+    kept = olds.get(APPLIED, {}).get("owner")
+    return bool(news.get("adopt")) and kept is not None and olds.get("owner") == kept != news.get("owner")
 
 
 class CatalogObjectProvider(ResourceProvider):
@@ -81,7 +97,7 @@ class CatalogObjectProvider(ResourceProvider):
     # Properties whose change cannot be done with ALTER: the object is replaced.
     replace_on: tuple[str, ...] = ("schema", "name")
     delete_before_replace = True  # the new object would collide with the old one's name
-    introspect: Callable
+    introspect: Callable  # a catalog.Kind
     # Session settings the object's catalog rendering depends on.
     session_settings: dict[str, str] = {}
 
@@ -140,6 +156,18 @@ class CatalogObjectProvider(ResourceProvider):
     def after_failed_step(self, cur, props: dict) -> None:
         """Undo what a failed non-transactional step left behind (nothing, by default)."""
 
+    def existing(self, props: dict, live: dict | None) -> dict | None:
+        """What of the object exists, from its live reading (None: nothing)."""
+        return live
+
+    def unrecorded(self, new: dict) -> list[Step]:
+        """The steps for an object that exists and that this tool never changed: none when its
+        module adopts it (_plan_live has compared it with `new` first, adoption.verify), else
+        AlreadyExists, which says how to adopt."""
+        if new.get("adopt"):
+            return []
+        raise AlreadyExists(self.kind, self.object_id(new), new.get("source", "unknown source"))
+
     def plan_towards(self, recorded: dict | None, live: dict | None, new: dict) -> list[Step]:
         """The steps from what the database holds to `new`: `live` is the catalog's view of the
         object (None: it does not exist), `recorded` what this tool last applied to it (None:
@@ -147,9 +175,12 @@ class CatalogObjectProvider(ResourceProvider):
         if live is None:
             return self.plan_create(new)
         if recorded is None:
-            raise AlreadyExists(self.kind, self.object_id(new), new.get("source", "unknown source"))
+            return self.unrecorded(new)
         old = self.reconcile(recorded, live)
-        steps = self.plan_update(old, new)
+        # Only a new owner (an adopted object handed over): the handover alone, not a CREATE OR
+        # REPLACE of a function or view that is as declared.
+        same_but_owner = ({**self.comparable(old), "owner": None} == {**self.comparable(new), "owner": None})
+        steps = [] if same_but_owner else self.plan_update(old, new)
         if new.get("owner") and old.get("owner") != new["owner"]:
             handover = self.change_owner(new)
             steps = ([handover] if handover else []) + steps
@@ -175,6 +206,8 @@ class CatalogObjectProvider(ResourceProvider):
 
     def diff(self, id_: str, olds: dict, news: dict) -> DiffResult:
         old_def, new_def = self.comparable(olds), self.comparable(news)
+        if held_since_adoption(olds, news):
+            old_def["owner"] = new_def.get("owner")
         if contains_unknowns(new_def):
             return DiffResult(changes=True)
         changed = sorted(k for k in set(old_def) | set(new_def) if old_def.get(k) != new_def.get(k))
@@ -232,20 +265,64 @@ class CatalogObjectProvider(ResourceProvider):
         """The state: the definition, what was applied, and for a later delete (whose statement
         is gone from the files) where it was declared and what was approved for it."""
         outputs = {**definition(props), APPLIED: applied}
+        if "owner" in applied:  # the owner it has: an adopted object keeps its own until it changes
+            outputs["owner"] = applied["owner"]
         for key in ("source", APPROVED):
             if props.get(key):
                 outputs[key] = props[key]
         return outputs
 
     def read(self, id_: str, props: dict) -> ReadResult:
-        with self._db.session() as conn, conn.transaction(), conn.cursor() as cur:
-            self._set_local(cur, props)
-            live = type(self).introspect(cur, props)
+        live = self._read_live(props)
         if live is None:
             return ReadResult("", {})
         outs = self.reconcile(props, live)
         outs.pop(PROVIDER_KEY, None)
         return ReadResult(id_, outs)
+
+    def _read_live(self, props: dict) -> dict | None:
+        """The live object, from a snapshot of its kind in its schema (snapshot.py): a refresh
+        costs one catalog query per kind and schema, not one per resource."""
+        kind = type(self).introspect
+        if not isinstance(kind, catalog.Kind):  # not in the catalog (a migration's journal entry)
+            with self._db.session(changes=False) as conn, conn.transaction(), conn.cursor() as cur:
+                self._set_local(cur, props)
+                return kind(cur, props)
+        with self._db.session(changes=False) as conn:
+            def take() -> catalog.Rows:
+                with conn.transaction(), conn.cursor() as cur:
+                    self._set_local(cur, props)
+                    return kind.snapshot(cur, props["schema"])
+            key = (self.kind, tuple(self.search_path(props)), tuple(self.session_settings.items()))
+            rows = self._db.snapshot(key, self.journal_key(props), take)
+        return kind.from_rows(rows, props)
+
+    def preview_steps(self, props: dict, declared: bool = True) -> list[Step]:
+        """What `pulumi refresh` then `pulumi up` would run for this resource now, without the
+        engine: the live object read back as `read` does, compared as `diff` does (no change:
+        nothing; a replacement: its delete and create), else planned from the live database as
+        `check` and `update` plan it; for a resource the program no longer `declared`, its
+        delete. Runs nothing: it reads, and may try a statement, in a transaction that is
+        rolled back. Raises what `up` raises for a change no plan can make (PlanRefused,
+        AlreadyExists); `_refuse` tells which steps the stack would refuse."""
+        new = located(definition(props), props)
+        with self._db.session() as conn, conn.transaction(force_rollback=True), conn.cursor() as cur:
+            self._set_local(cur, new)
+            timeouts = self._safety.timeouts()
+            cur.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                        (timeouts["lock_timeout"], timeouts["statement_timeout"]))
+            live = type(self).introspect(cur, new)
+            if not declared:
+                return [] if live is None else self.plan_delete(new)
+            recorded = journal.read(cur, self.journal_key(new))
+            if live is not None and recorded is not None:
+                old = self.reconcile(recorded, live)  # what refresh would leave in the state
+                change = self.diff("", old, props)
+                if not change.changes:
+                    return []
+                if change.replaces:
+                    return self.plan_delete(old) + self.plan_create(new)
+            return self._plan_live(cur, new, None)
 
     # --- converging ----------------------------------------------------------------------------
 
@@ -265,7 +342,10 @@ class CatalogObjectProvider(ResourceProvider):
         """The steps from the live object (and what the journal, else the state, says was last
         applied to it) to `new`, with the hazards they really carry on this database."""
         live = type(self).introspect(cur, new)
-        steps = self.plan_towards(journal.read(cur, self.journal_key(new)) or recorded, live, new)
+        recorded = journal.read(cur, self.journal_key(new)) or recorded
+        if recorded is None and live is not None and new.get("adopt"):
+            adoption.verify(self, cur, new, live)  # refuses, listing the differences
+        steps = self.plan_towards(recorded, live, new)
         return self._without_row_hazards_if_empty(cur, new, steps)
 
     def _without_row_hazards_if_empty(self, cur, props: dict, steps: list[Step]) -> list[Step]:

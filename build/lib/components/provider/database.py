@@ -14,7 +14,7 @@ import random
 import select
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -23,11 +23,17 @@ from psycopg import errors, sql
 from psycopg.rows import dict_row
 
 from ..settings import ProviderSettings
+from .catalog import Rows
 from .errors import LockBudgetSpent
+from .snapshot import Snapshots
 
 # pg_advisory_lock key of the deployment lock: the same for every pgstack process.
 DEPLOYMENT_LOCK = 0x7067737461636B  # "pgstack"
 T = TypeVar("T")
+
+# The catalog snapshots `read` serves from, shared by every Database of the process: any change
+# the process makes, to whichever database, clears them all.
+SNAPSHOTS = Snapshots()
 
 BLOCKERS = """
 SELECT a.pid, a.application_name, a.state, a.query_start, left(a.query, 120) AS query
@@ -68,11 +74,21 @@ class Database:
             self._conn.close()
 
     @contextmanager
-    def session(self) -> Iterator[psycopg.Connection]:
-        """The connection, this thread's alone while the block runs, in autocommit."""
+    def session(self, changes: bool = True) -> Iterator[psycopg.Connection]:
+        """The connection, this thread's alone while the block runs, in autocommit. A session
+        that may change the database first clears the catalog snapshots: no read after it is
+        served from one taken before it."""
         with self._turn:
+            if changes:
+                SNAPSHOTS.clear()
             conn = self._connection()
             yield conn  # a connection that broke is replaced on the next use
+
+    def snapshot(self, key: Hashable, resource: str, take: Callable[[], Rows]) -> Rows:
+        """The rows of catalog snapshot `key` of this database, for one read of `resource`
+        (snapshot.py); `take` reads them, in a session taken with session(changes=False)."""
+        conn = self._settings.connection
+        return SNAPSHOTS.rows((conn.host, conn.port, conn.dbname, key), resource, take)
 
     @contextmanager
     def transaction(self, conn: psycopg.Connection, search_path: list[str],

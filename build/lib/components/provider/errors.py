@@ -35,6 +35,35 @@ class AlreadyExists(ProviderError):
             "otherwise rename the object or drop the existing one.")
 
 
+class AdoptionRefused(ProviderError):
+    """The object exists, the module adopts it, and it is not what its file declares."""
+
+    def __init__(self, kind: str, object_id: str, source: str, differences: list[str]):
+        self.differences = differences
+        listed = "".join(f"\n  - {d}" for d in differences)
+        super().__init__(
+            f"{kind} {object_id} ({source}) exists in the database but differs from its declaration, so it was "
+            f"not adopted. Nothing was changed. Differences:{listed}\n"
+            "Adoption takes an object over only as it is: make the file say what the database holds (scaffold it "
+            "again with python -m components.scaffold, or edit it), adopt, and change it afterwards.")
+
+
+class MigrationChanged(ProviderError):
+    """An applied data migration's statements changed: it would not run again."""
+
+    def __init__(self, source: str, module: str, applied: str | None, declared: str, namespace: str):
+        super().__init__(
+            f"migration {source} (module {module}) was applied ({applied}) and its statements have changed since "
+            f"({declared}). An applied migration never runs again, so the edit would do nothing. Nothing was "
+            f"changed. Restore the file as it was applied and put the new change in a new migration (a higher "
+            f"number); a dev stack may set `{namespace}:safety` rerun_migrations: true to run an edited migration "
+            f"again.")
+
+
+class BatchDoesNotConverge(ProviderError):
+    """A batched migration statement kept changing rows past every row of its table."""
+
+
 class NotConfigured(ProviderError):
     """An operation ran before the engine called configure()."""
 

@@ -75,3 +75,11 @@ def forget(cur: Cursor, resource: str) -> None:
 def _exists(cur: Cursor) -> bool:
     row = cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.journal",)).fetchone()
     return bool(row and row[0])
+
+
+def entries(cur: Cursor) -> dict[str, dict]:
+    """Every resource the journal knows, with what was last applied to it (as `read` gives it)."""
+    if not _exists(cur):
+        return {}
+    rows = cur.execute(sql.SQL("SELECT resource, definition, applied FROM {}").format(TABLE)).fetchall()
+    return {resource: {**definition, "applied": applied} for resource, definition, applied in rows}

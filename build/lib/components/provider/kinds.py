@@ -35,10 +35,14 @@ class TableProvider(CatalogObjectProvider):
                                        key=lambda c: str(c.get("name")) if isinstance(c, dict) else "")
         return result
 
-    def plan_towards(self, recorded, live, new):
-        if live is not None and extends_only(new):
+    def existing(self, props, live):
+        if live is not None and extends_only(props):
             # The table is someone else's: whether this resource exists is whether its columns do.
-            live = self._managed_keys(new, live) or None
+            return self._managed_keys(props, live) or None
+        return live
+
+    def plan_towards(self, recorded, live, new):
+        live = self.existing(new, live)
         if live is not None and recorded is not None:
             recorded = self._with_declared_live(recorded, live, new)
         return super().plan_towards(recorded, live, new)
@@ -176,7 +180,7 @@ class IndexProvider(CatalogObjectProvider):
                 return plan.rename_index(plan.swap_name(new), new)
             return leftover + self.plan_create(new)
         if recorded is None:
-            raise AlreadyExists(self.kind, self.object_id(new), new.get("source", "unknown source"))
+            return self.unrecorded(new)
         built = live["definition"][0]
         applied = recorded.get(APPLIED, {}).get("definition")
         if built.endswith(catalog.INVALID_INDEX):  # an interrupted concurrent build: build it again
@@ -329,6 +333,28 @@ class ViewProvider(CatalogObjectProvider):
 
     def change_owner(self, props):
         return plan.change_owner("view", props)
+
+
+class EnumProvider(CatalogObjectProvider):
+    """CREATE TYPE ... AS ENUM. New values are added with ALTER TYPE ... ADD VALUE, in this
+    resource's own transaction: PostgreSQL lets no statement of that transaction use them, so
+    what uses a new value (a default, a check, a policy) is changed by the resources that depend
+    on this one, after it commits. Removing or reordering values is refused (model/plan/enums.py)."""
+
+    kind = "enum"
+    introspect = staticmethod(catalog.enum)
+
+    def plan_create(self, props):
+        return plan.create_enum(props)
+
+    def plan_update(self, old, new):
+        return plan.alter_enum(old, new)
+
+    def plan_delete(self, props):
+        return plan.drop_enum(props)
+
+    def change_owner(self, props):
+        return plan.change_owner("type", props)
 
 
 def _constraints_named_after(base: dict, live: dict, new: dict, old_table: str) -> tuple[dict, dict, list]:

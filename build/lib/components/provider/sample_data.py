@@ -13,6 +13,14 @@ from . import catalog
 from .base import CatalogObjectProvider
 
 
+def dml_steps(statements: list[dict], transactional: bool = True) -> list[Step]:
+    """The steps of DML the deployer runs on a module's tables (sample rows, data migrations):
+    one per statement, run as the owner role like every change (SET ROLE), in the stack's
+    session. Both kinds go through here, so what guards such DML guards both."""
+    return [Step(f"{s.get('action', 'insert into')} {s['table']} at {s['source']}", sql.SQL(s["sql"]),
+                 transactional=transactional) for s in statements]
+
+
 class SampleDataProvider(CatalogObjectProvider):
     kind = "sample data"
     introspect = staticmethod(catalog.sample_data)
@@ -21,12 +29,15 @@ class SampleDataProvider(CatalogObjectProvider):
         return f"{props['schema']}.sample_data"
 
     def plan_create(self, props):
-        return [Step(f"insert into {s['table']} at {s['source']}", sql.SQL(s["sql"])) for s in props["statements"]]
+        return dml_steps(props["statements"])
 
     def plan_update(self, old, new):
         # All of them again: each is an INSERT ... ON CONFLICT DO NOTHING, so rows already there
         # stay as they are and only new ones are added.
         return self.plan_create(new)
+
+    def plan_delete(self, props):
+        return []  # the rows stay with their tables (see delete)
 
     def plan_towards(self, recorded, live, new):
         return self.plan_create(new)  # idempotent by construction, whatever was loaded before

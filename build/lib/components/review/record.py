@@ -13,6 +13,7 @@ in a checkout of another git revision, so that revision's own program is what is
 import json
 import sys
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
 import pulumi
@@ -81,9 +82,12 @@ def stack_config(project: Path, stack: str) -> dict[str, str]:
     return values
 
 
-def record(project: Path, stack: str) -> list[Declared]:
-    """Every resource the program in `project` declares for `stack`."""
-    values = stack_config(project, stack)
+def record(project: Path, stack: str, config: dict[str, str] | None = None, today: date | None = None
+           ) -> list[Declared]:
+    """Every resource the program in `project` declares for `stack`: its stack file's config,
+    with `config` (`pgstack:` keys, values as the engine hands them) over it; `today` decides
+    which monthly partitions exist (the current UTC date by default)."""
+    values = {**stack_config(project, stack), **(config or {})}
     monitor = _RecordingMonitor(_EchoMocks())
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(_EchoMocks(), project=NAMESPACE, stack=stack, preview=False, monitor=monitor)
@@ -91,7 +95,7 @@ def record(project: Path, stack: str) -> list[Declared]:
 
     @pulumi.runtime.test
     def program():
-        build(sql_root=project / "sql")
+        build(sql_root=project / "sql", today=today)
 
     program()
     return monitor.declared

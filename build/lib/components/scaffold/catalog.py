@@ -57,6 +57,7 @@ class ColumnRow:
     options: list[str] | None  # attoptions (n_distinct ...)
     custom_storage: bool  # SET STORAGE / SET COMPRESSION differ from the type's default
     user_type: str | None  # the user-defined type (or array element type) it uses, if any
+    user_type_oid: int | None
     user_type_kind: str | None  # pg_type.typtype of that type: e enum, d domain, c composite, r range
     default_sequence: str | None  # the sequence a nextval() default reads (serial)
 
@@ -152,6 +153,14 @@ class ViewReadRow:
 
 
 @dataclass(frozen=True)
+class EnumRow:
+    oid: int
+    name: str
+    values: list[str]  # in their sort order
+    comment: str | None
+
+
+@dataclass(frozen=True)
 class NamedRow:
     """An object only listed (a rule, extended statistics, a type the model cannot declare)."""
 
@@ -207,6 +216,9 @@ SELECT a.attrelid AS table_oid, a.attname AS name, format_type(a.atttypid, a.att
        CASE WHEN bn.nspname NOT IN ('pg_catalog', 'information_schema')
                  AND {NOT_IN_EXTENSION.format(catalog="'pg_type'", oid="bt.oid")}
             THEN bt.oid::regtype::text END AS user_type,
+       CASE WHEN bn.nspname NOT IN ('pg_catalog', 'information_schema')
+                 AND {NOT_IN_EXTENSION.format(catalog="'pg_type'", oid="bt.oid")}
+            THEN bt.oid END AS user_type_oid,
        bt.typtype AS user_type_kind,
        (SELECT s.oid::regclass::text FROM pg_depend dd JOIN pg_class s ON s.oid = dd.refobjid AND s.relkind = 'S'
         WHERE dd.classid = 'pg_attrdef'::regclass AND dd.objid = d.oid LIMIT 1) AS default_sequence
@@ -351,16 +363,26 @@ SELECT stxrelid, stxname, 'extended statistics' FROM pg_statistic_ext WHERE stxr
 ORDER BY 1, 2
 """
 
-# Types of the schema the model cannot declare (enums, domains, composite and range types;
-# a table's own row type and array types come with their table or element type).
+ENUMS = f"""
+SELECT t.oid, t.typname AS name,
+       ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS values,
+       obj_description(t.oid, 'pg_type') AS comment
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = %(schema)s AND t.typtype = 'e' AND {NOT_IN_EXTENSION.format(catalog="'pg_type'", oid="t.oid")}
+ORDER BY t.typname
+"""
+
+# Types of the schema the model cannot declare (domains, composite and range types; a table's
+# own row type and array types come with their table or element type).
 TYPES = f"""
 SELECT NULL::oid AS table_oid, t.typname AS name,
-       CASE t.typtype WHEN 'e' THEN 'enum type' WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite type'
+       CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite type'
                       WHEN 'r' THEN 'range type' ELSE 'type' END AS kind
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_class c ON c.oid = t.typrelid
-WHERE n.nspname = %(schema)s AND t.typtype IN ('e', 'd', 'c', 'r')
+WHERE n.nspname = %(schema)s AND t.typtype IN ('d', 'c', 'r')
   AND (t.typtype <> 'c' OR c.relkind = 'c')
   AND {NOT_IN_EXTENSION.format(catalog="'pg_type'", oid="t.oid")}
 ORDER BY t.typname
@@ -384,6 +406,7 @@ class Catalog:
     dependencies: list[DependencyRow] = field(default_factory=list)
     view_reads: list[ViewReadRow] = field(default_factory=list)
     rules: list[NamedRow] = field(default_factory=list)
+    enums: list[EnumRow] = field(default_factory=list)
     types: list[NamedRow] = field(default_factory=list)
 
 
@@ -422,5 +445,6 @@ def read(conn: Connection[Any], schema: str) -> Catalog:
         dependencies=_rows(conn, DEPENDENCIES, DependencyRow, functions=[f.oid for f in functions], **params),
         view_reads=_rows(conn, VIEW_READS, ViewReadRow, **params),
         rules=_rows(conn, RULES, NamedRow, **params),
+        enums=_rows(conn, ENUMS, EnumRow, schema=schema),
         types=_rows(conn, TYPES, NamedRow, schema=schema),
     )

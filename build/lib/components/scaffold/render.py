@@ -15,8 +15,8 @@ from pglast.stream import maybe_double_quote_name
 from psycopg import sql
 from psycopg.abc import AdaptContext
 
-from .catalog import ColumnRow, ConstraintRow, PolicyRow, RelationRow
-from .selection import FK_ACTIONS, POLICY_COMMANDS, FunctionsFile, ScaffoldFile, TableFile, ViewFile
+from .catalog import ColumnRow, ConstraintRow, EnumRow, PolicyRow, RelationRow
+from .selection import FK_ACTIONS, POLICY_COMMANDS, FunctionsFile, ScaffoldFile, TableFile, TypesFile, ViewFile
 
 INDENT = "    "
 WIDTH = 96  # comment lines
@@ -55,7 +55,9 @@ class Renderer:
         prefix = f"{number:0{max(3, len(str(total_files)))}d}"
         blocks = [self._header(prefix, part)]
         blocks += [self.text(sql.SQL("CREATE EXTENSION {};").format(Name(e))) for e in part.extensions]
-        if isinstance(part, TableFile):
+        if isinstance(part, TypesFile):
+            blocks += [self._enum(e) for e in part.enums]
+        elif isinstance(part, TableFile):
             blocks += self._table_blocks(part)
         elif isinstance(part, FunctionsFile):
             blocks += [f.statement + ";" for f in part.functions]
@@ -64,8 +66,10 @@ class Renderer:
         return f"{prefix}_{part.title}.sql", "\n\n".join(b for b in blocks if b) + "\n"
 
     def _header(self, prefix: str, part: ScaffoldFile) -> str:
-        subject = (f"the functions of schema {self.schema}" if isinstance(part, FunctionsFile) else
-                   f"{'table' if isinstance(part, TableFile) else 'view'} {self.schema}.{part.title}")
+        if isinstance(part, (FunctionsFile, TypesFile)):
+            subject = f"the {'functions' if isinstance(part, FunctionsFile) else 'enum types'} of schema {self.schema}"
+        else:
+            subject = f"{'table' if isinstance(part, TableFile) else 'view'} {self.schema}.{part.title}"
         lines = [f"{self.module} module, file {prefix}: {part.title}", ""]
         lines += textwrap.wrap(
             f"Scaffolded by `python -m components.scaffold` from {subject}, as the live catalog holds it. "
@@ -77,6 +81,14 @@ class Renderer:
                 lines += textwrap.wrap(" ".join(str(omission).split()), WIDTH, initial_indent="  * ",
                                        subsequent_indent="    ", break_long_words=False, break_on_hyphens=False)
         return "\n".join(f"-- {line}".rstrip() for line in lines)
+
+    # --- enum types ---------------------------------------------------------------------------
+
+    def _enum(self, enum: EnumRow) -> str:
+        head = self.text(sql.SQL("CREATE TYPE {} AS ENUM").format(Name(enum.name)))
+        values = [self.text(sql.Literal(v)) for v in enum.values]
+        line = f"{head} ({', '.join(values)});"
+        return line if len(line) <= WIDTH else head + " (\n" + ",\n".join(INDENT + v for v in values) + "\n);"
 
     # --- tables -------------------------------------------------------------------------------
 

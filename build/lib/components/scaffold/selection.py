@@ -1,10 +1,12 @@
 """What the scaffold writes, into which file, and what it leaves out and why.
 
 From the catalog of one schema: the tables asked for (every table of the schema when none is
-named), their columns, constraints, indexes, RLS flags, policies and triggers; the functions
-their triggers, defaults, checks, indexes and policies use (every function of the schema when no
-table is named); the views that read them. Files come in foreign-key order (a table after the
-tables it references), then the schema's other functions, then the views.
+named), their columns, constraints, indexes, RLS flags, policies and triggers; the enum types
+their columns use (every enum of the schema when no table is named); the functions their
+triggers, defaults, checks, indexes and policies use (every function of the schema when no
+table is named); the views that read them. Files come in this order: the enum types, the tables
+in foreign-key order (a table after the tables it references), the schema's other functions,
+then the views.
 
 Whatever the model cannot express is never dropped in silence: it becomes an Omission (the
 object and the reason), which the command prints on stderr and writes into the file it
@@ -19,7 +21,7 @@ from graphlib import CycleError, TopologicalSorter
 
 from .. import PgstackError
 from . import statements
-from .catalog import Catalog, ColumnRow, ConstraintRow, FunctionRow, PolicyRow, RelationRow, TriggerRow
+from .catalog import Catalog, ColumnRow, ConstraintRow, EnumRow, FunctionRow, PolicyRow, RelationRow, TriggerRow
 
 TABLE_KINDS = ("r", "p")
 # Roles every target has (components/model/parser.py); any other must be in stack config.
@@ -48,6 +50,14 @@ class Omission:
 class DeclaredFunction:
     oid: int
     statement: str  # CREATE FUNCTION ...
+
+
+@dataclass
+class TypesFile:
+    enums: list[EnumRow]
+    extensions: list[str] = field(default_factory=list)
+    omissions: list[Omission] = field(default_factory=list)
+    title: str = "types"
 
 
 @dataclass
@@ -86,7 +96,7 @@ class ViewFile:
         return self.relation.name
 
 
-ScaffoldFile = TableFile | FunctionsFile | ViewFile
+ScaffoldFile = TypesFile | TableFile | FunctionsFile | ViewFile
 
 
 @dataclass
@@ -135,6 +145,7 @@ class Selector:
         self.references: set[tuple[str, str]] = set()
         self.roles: set[str] = set()
         self.functions = {f.oid: f for f in catalog.functions}
+        self.enums = {e.oid: e for e in catalog.enums}
         self.placed_functions: set[int] = set()
         self.cycle_breaks: set[tuple[int, str]] = set()  # (table oid, foreign key) left out
         self.tables = [t for t in self._tables(requested) if self._included(t)]
@@ -170,6 +181,9 @@ class Selector:
 
     def select(self) -> Scaffold:
         files: list[ScaffoldFile] = [self._table_file(t) for t in self._fk_order()]
+        types = self._types_file()
+        if types is not None:
+            files.insert(0, types)
         leftover = self._other_functions()
         if leftover is not None:
             files.append(leftover)
@@ -271,8 +285,13 @@ class Selector:
             self.omit(what, f"column options ({', '.join(column.options)}) are not supported", into)
         if column.custom_storage:
             self.omit(what, "SET STORAGE / SET COMPRESSION are not supported", into)
-        if column.user_type is not None:
-            kind = {"e": "an enum type", "d": "a domain", "c": "a composite type", "r": "a range type"}.get(
+        if column.user_type_kind == "e" and column.user_type_oid in self.enums:
+            pass  # an enum of the schema: the types file declares it
+        elif column.user_type_kind == "e":
+            self.notes.append(f"{what} uses enum type {column.user_type}, which is not in schema {self.schema}: "
+                              f"declare it in a module listed before this one")
+        elif column.user_type is not None:
+            kind = {"d": "a domain", "c": "a composite type", "r": "a range type"}.get(
                 column.user_type_kind or "", "a user-defined type")
             self.omit(what, f"its type {column.user_type} is {kind}, which the model cannot declare: the file "
                             f"uses the type, which must exist before `up` (or use text with a CHECK)", into)
@@ -387,6 +406,20 @@ class Selector:
         for name in partitions:
             self.omit(f"partition {_qualified(self.schema, name)}",
                       f"partitions come from stack config (modules[i].partitions), not from files{hint}", into)
+
+    # --- enum types ---------------------------------------------------------------------------
+
+    def _types_file(self) -> TypesFile | None:
+        """The schema's enums the scaffolded tables and views use (all of them for a whole
+        schema), in name order."""
+        relations = {t.oid for t in self.tables} | {v.oid for v in self.views}
+        used = {c.user_type_oid for c in self.catalog.columns if c.table_oid in relations}
+        result = TypesFile(enums=[e for e in self.catalog.enums if self.whole_schema or e.oid in used])
+        for enum in result.enums:
+            if enum.comment is not None:
+                self.omit(f"enum type {_qualified(self.schema, enum.name)}", "comments on types are not supported",
+                          result.omissions)
+        return result if result.enums else None
 
     # --- functions ----------------------------------------------------------------------------
 

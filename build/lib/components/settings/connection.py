@@ -55,6 +55,9 @@ class Safety(Settings):
     lock_budget: Duration = 60_000  # tries are repeated, with backoff, for this long in all
     statement_timeout: Duration = 300_000
     build_timeout: Duration = 3_600_000  # index builds and VALIDATE, which read the whole table
+    # Run an applied data migration again when its statements change (dev only: a strict stack
+    # refuses the edit at preview, naming the file).
+    rerun_migrations: Flag = False
 
     @property
     def online_changes(self) -> bool:

@@ -84,6 +84,9 @@ class ModuleConfig(Settings):
     skip_extensions: tuple[Identifier, ...] = ()
     # Load sql/<module>/sample/*.sql (dev only: refused unless safety.allow_data_loss).
     sample_data: Flag = False
+    # Take over objects that exist already, as they are, without DDL (README, "Adopting an
+    # existing database"); an object that differs from its file is refused.
+    adopt: Flag = False
     key: str = Field("", exclude=True)  # modules[i], set by the stack settings
 
     @model_validator(mode="before")

@@ -12,7 +12,15 @@
   creates, so a table added later gets the same rights.
 - GRANT rewrites the object's ACL in place, and two at once on one object fail with "tuple
   concurrently updated"; the engine runs independent resources in parallel, so grants that
-  touch the same ACL wait for each other (AclChains).
+  touch the same ACL wait for each other (AclChains), and a grant on a table waits for every
+  resource that rewrites the table's catalog row (StackTables.touching: its indexes, policies,
+  triggers, partitions, and the tables of any module whose foreign keys reference it). A grant
+  waits for those resources only, never for whole modules: depending on a component makes the
+  SDK check each of its resources for cycles, per grant, which grows with the square of the
+  number of tables.
+- Schema-wide grants wait for what the modules in that schema wait for (the roles, the owner's
+  rights, the schemas; SchemaModule.prerequisites), and a GRANT ON ALL SEQUENCES also for the
+  schema's tables, whose identity sequences it covers.
 - The owner's own rights (`owner_rights`, declared by StackRoles): CREATE and USAGE on schemas
   the stack does not create (public), and REFERENCES on tables outside the stack that a foreign
   key points at.
@@ -24,8 +32,9 @@ import pulumi
 import pulumi_postgresql as postgresql
 
 from ..settings import GrantConfig, StackSettings
+from . import resources
 from .loading import LoadedStack
-from .schema_module import SchemaModule
+from .schema_module import SchemaModule, StackTables
 
 
 @dataclass
@@ -82,6 +91,7 @@ class StackGrantsArgs:
     grants: tuple[GrantConfig, ...]
     stack: LoadedStack
     components: dict[str, SchemaModule]
+    tables: StackTables
     role_names: dict[str, pulumi.Input[str]]
     owner: pulumi.Input[str]
     pg_provider: postgresql.Provider
@@ -95,9 +105,11 @@ class StackGrants(pulumi.ComponentResource):
         self._chains = AclChains()
         modules = {m.name: m.module for m in args.stack.modules}
         per_schema: dict[tuple[str, str], _SchemaRights] = {}
-        # Grants wait for every module: a later module's CREATE TABLE with a foreign key rewrites
-        # the referenced table's catalog row, which a GRANT on that table must not race.
-        everything: list[pulumi.Resource] = list(args.components.values())
+        prerequisites: dict[str, dict[pulumi.Resource, None]] = {}  # per schema, in order, once each
+        tables: dict[str, list[pulumi.Resource]] = {}  # the table resources of each schema
+        for name, component in args.components.items():
+            prerequisites.setdefault(modules[name].schema, {}).update(dict.fromkeys(component.prerequisites))
+            tables.setdefault(modules[name].schema, []).extend(component.tables.values())
 
         for grant in args.grants:
             module, component = modules[grant.module], args.components[grant.module]
@@ -110,28 +122,31 @@ class StackGrants(pulumi.ComponentResource):
 
             # The module's own tables and views (not a table it only adds columns to).
             if grant.tables:
-                relations = {name: r.name for name, r in component.tables.items() if module.declared_table(name).owned}
-                relations |= {name: v.name for name, v in component.views.items()}
-                for name, output in sorted(relations.items()):
+                relations: dict[str, resources.Table | resources.View] = {
+                    name: r for name, r in component.tables.items() if module.declared_table(name).owned}
+                relations |= component.views
+                touching = args.tables.touching
+                for name, relation in sorted(relations.items()):
                     self._grant(f"{grant.module}: {grant.role} on {module.schema}.{name}", role, module.schema,
-                                "table", _upper(grant.tables), acl=("relation", module.schema, name), objects=[output],
-                                depends_on=everything)
+                                "table", _upper(grant.tables), acl=("relation", module.schema, name),
+                                objects=[relation.name],
+                                depends_on=[relation, *touching.get((module.schema, name), [])])
             if grant.functions:
                 for key, function in sorted(component.functions.items()):
                     name = key.rpartition(".")[2]
                     self._grant(f"{grant.module}: {grant.role} on function {key}", role, module.schema, "function",
                                 _upper(grant.functions), acl=("function", module.schema, name),
-                                objects=[function.name], depends_on=everything)
+                                objects=[function.name], depends_on=[function])
 
         for (schema, role_name), rights in sorted(per_schema.items()):
             role = args.role_names[role_name]
-            waits = everything
+            waits = list(prerequisites.get(schema, {}))
             if rights.schema:
                 self._grant(f"{schema}: {role_name} on schema", role, schema, "schema", _upper(rights.schema),
                             acl=("schema", schema), depends_on=waits)
             if rights.sequences:
                 self._grant(f"{schema}: {role_name} on sequences", role, schema, "sequence",
-                            _upper(rights.sequences), acl=("sequences", schema), depends_on=waits)
+                            _upper(rights.sequences), acl=("sequences", schema), depends_on=waits + tables[schema])
             for object_type, privileges in (("table", rights.tables), ("sequence", rights.sequences),
                                             ("function", rights.functions)):
                 if privileges:

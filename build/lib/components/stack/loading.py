@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..model.declared import DeclaredTables
+from ..model.migrations import Migration, load_migrations
 from ..model.objects import Extension, Module
 from ..model.parser import parse_module
 from ..model.partitions import monthly_key_problem
@@ -36,6 +37,7 @@ class LoadedModule:
     extensions: tuple[Extension, ...]  # those this stack installs (config may skip some)
     retention: tuple[Retention, ...]
     sample_data: SampleData | None
+    migrations: tuple[Migration, ...] = ()  # sql/<module>/migrations/, in number order
 
     @property
     def name(self) -> str:
@@ -110,6 +112,7 @@ def load_stack(settings: StackSettings, sql_root: Path, display_root: Path) -> L
             extensions=installed_extensions(config, module),
             retention=tuple(load_retention(folder, module, display_root)),  # checked at preview too
             sample_data=load_sample(config, folder, module, display_root),
+            migrations=tuple(load_migrations(folder, module, display_root)),
         ))
         declared.add_module(module)
     return LoadedStack(tuple(loaded), declared)

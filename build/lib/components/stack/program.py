@@ -74,8 +74,8 @@ def declare(settings: StackSettings, stack: LoadedStack, config: pulumi.Config,
         if loaded.builtin:  # policies call auth.uid(): it must exist first
             prerequisites += tuple(component.functions.values())
 
-    StackGrants(StackGrantsArgs(settings, stack.grants(settings), stack, components, roles.names, roles.owner,
-                                pg_provider))
+    StackGrants(StackGrantsArgs(settings, stack.grants(settings), stack, components, tables, roles.names,
+                                roles.owner, pg_provider))
 
     pulumi.export("modules", {name: c.urn for name, c in components.items()})
     pulumi.export("owner_role", roles.owner)

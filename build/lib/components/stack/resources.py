@@ -8,8 +8,10 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from ..provider import (
+    EnumProvider,
     FunctionProvider,
     IndexProvider,
+    MigrationProvider,
     PartitionProvider,
     PolicyProvider,
     SampleDataProvider,
@@ -17,6 +19,14 @@ from ..provider import (
     TriggerProvider,
     ViewProvider,
 )
+
+
+class Enum(Resource, module="pgstack", name="Enum"):
+    schema: pulumi.Output[str]
+    name: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(EnumProvider(), resource_name, props, opts)
 
 
 class Table(Resource, module="pgstack", name="Table"):
@@ -77,3 +87,10 @@ class SampleData(Resource, module="pgstack", name="SampleData"):
 
     def __init__(self, resource_name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
         super().__init__(SampleDataProvider(), resource_name, props, opts)
+
+
+class Migration(Resource, module="pgstack", name="Migration"):
+    """One data migration of a module, run once (sql/<module>/migrations/; see model/migrations.py)."""
+
+    def __init__(self, resource_name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(MigrationProvider(), resource_name, props, opts)

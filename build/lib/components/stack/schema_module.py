@@ -2,7 +2,10 @@
 
 Ordering comes from data, not from file order: an index or policy takes its table's `name`
 output, a foreign key its referenced table's, a trigger its function's, so the engine (and the
-mock monitor in tests) creates and deletes them in a safe order.
+mock monitor in tests) creates and deletes them in a safe order. Enum types come first: every
+object of the module waits for the module's enums, and a table also for the enums of earlier
+modules its columns use. So a value an enum gains is committed (its own resource, its own
+transaction) before a default, check or policy that uses it is applied.
 
 Every object the stack creates names the stack's owner role (`owner`, the owner Role's `name`
 output): the provider creates it as that role. Objects on a table that exists outside the stack
@@ -27,11 +30,19 @@ from .loading import LoadedModule
 
 @dataclass
 class StackTables:
-    """The table resources declared so far in the stack, beside what the model declares, so a
-    later module's objects can depend on an earlier module's tables."""
+    """The table and enum resources declared so far in the stack, beside what the model
+    declares, so a later module's objects can depend on an earlier module's tables and enums."""
 
     declared: DeclaredTables
     by_name: dict[tuple[str, str], resources.Table] = field(default_factory=dict)
+    enums: dict[tuple[str, str], resources.Enum] = field(default_factory=dict)
+    # Per table, the resources of any module that rewrite its catalog row besides its own
+    # resource: its indexes, policies, triggers and partitions, and the tables whose foreign
+    # keys reference it. A GRANT on the table rewrites that row too, so it waits for them.
+    touching: dict[tuple[str, str], list[pulumi.Resource]] = field(default_factory=dict)
+
+    def touch(self, schema: str, name: str, resource: pulumi.Resource) -> None:
+        self.touching.setdefault((schema, name), []).append(resource)
 
     def output(self, schema: str, name: str) -> pulumi.Input[str]:
         """The table's `name` output when the stack declares it (a data dependency), else the
@@ -62,9 +73,10 @@ class SchemaModule(pulumi.ComponentResource):
         self._args = args
         self._module = module
         self._child = pulumi.ResourceOptions(parent=self)
-        self._prerequisites = list(args.prerequisites)
+        self._prerequisites = list(args.prerequisites)  # and the module's schemas and extensions
 
         self.schema_name = self._schemas()
+        self.enums = self._enums()
         self.tables = self._tables()
         partitions = self._partitions()
         indexes = self._indexes()
@@ -72,10 +84,17 @@ class SchemaModule(pulumi.ComponentResource):
         self.functions = self._functions()
         triggers = self._triggers()
         self.views = self._views()
-        self._sample_data(partitions + indexes + triggers)
+        migrations = self._migrations(partitions + indexes + triggers + list(self.views.values()))
+        self._sample_data(partitions + indexes + triggers + migrations)
         self.register_outputs({"schema": self.schema_name, "tables": sorted(self.tables)})
 
     # --- helpers -----------------------------------------------------------------------------
+
+    @property
+    def prerequisites(self) -> list[pulumi.Resource]:
+        """What every table of the module waits for: the stack's roles and the owner's rights,
+        the module's schemas and extensions."""
+        return list(self._prerequisites)
 
     def _named(self, *parts: str) -> str:
         # Resource names carry the module: two modules may both touch public.leads (one
@@ -102,6 +121,30 @@ class SchemaModule(pulumi.ComponentResource):
         return ({"table_renamed_from": own.renamed_from},
                 pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(aliases=[alias] if alias else [])))
 
+    def _adopting(self, table: Table | None = None) -> dict:
+        """`adopt` for an object of a module that adopts existing objects (modules[i].adopt), else
+        nothing. A table's carries the names of what the module declares on it, so adopting the
+        table refuses an index, policy or trigger the files leave out."""
+        if not self._args.loaded.config.adopt:
+            return {}
+        if table is None:
+            return {"adopt": True}
+        module = self._module
+        return {"adopt": {
+            "indexes": [i.name for i in module.indexes if i.table == table.name],
+            "policies": [p.name for p in module.policies if p.table == table.name],
+            "triggers": [t.name for t in module.triggers if t.table == table.name],
+        }}
+
+    def _writing(self, tables: list[str]) -> dict:
+        """What a resource that runs DML on the module's `tables` (sample data, a data migration)
+        is given besides its statements: `owner`, the role it runs as, when the stack owns every
+        one of them (otherwise it runs as the connecting user, who may write a table the module
+        only extends). The one place both kinds get it from."""
+        schema = self._module.schema
+        owned = all(self._args.tables.declared.owned_by_stack(schema, t) for t in tables)
+        return {"owner": self._args.owner} if owned else {}
+
     def _created_as(self, schema: str, table: str) -> dict:
         """`owner` for an object on `table` when the stack owns the table, else nothing."""
         return {"owner": self._args.owner} if self._args.tables.declared.owned_by_stack(schema, table) else {}
@@ -127,10 +170,21 @@ class SchemaModule(pulumi.ComponentResource):
                                                             opts=pg_opts))
         return schema_name
 
+    def _enums(self) -> dict[str, resources.Enum]:
+        enums = {}
+        for enum in self._module.enums:
+            resource = resources.Enum(self._named(enum.schema, enum.name),
+                                      dict(enum.inputs(), schema=self.schema_name, owner=self._args.owner),
+                                      self._after(list(self._prerequisites)))
+            enums[enum.name] = resource
+            self._args.tables.enums[(enum.schema, enum.name)] = resource
+        self._prerequisites += enums.values()  # everything else of the module waits for them
+        return enums
+
     def _table_inputs(self, table: Table) -> dict:
         props = table.inputs()
         props["schema"] = self.schema_name
-        props.update(self._created_as(table.schema, table.name))
+        props.update(self._created_as(table.schema, table.name), **self._adopting(table))
         for constraint in props.get("constraints", []):
             ref = constraint.get("references")
             if ref and not (ref["schema"] == table.schema and ref["table"] == table.name):
@@ -142,6 +196,7 @@ class SchemaModule(pulumi.ComponentResource):
         own: dict[str, resources.Table] = {}
         for table in self._module.tables_in_dependency_order():
             depends = list(self._prerequisites)
+            depends += [stack_tables.enums[e] for e in table.enum_types if stack_tables.enums[e] not in depends]
             earlier = stack_tables.by_name.get((table.schema, table.name))
             if not table.owned and earlier is not None:
                 depends.append(earlier)  # created by an earlier module
@@ -150,6 +205,10 @@ class SchemaModule(pulumi.ComponentResource):
                 options = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(
                     aliases=[pulumi.Alias(name=self._named(table.schema, table.renamed_from))]))
             resource = resources.Table(self._named(table.schema, table.name), self._table_inputs(table), options)
+            for constraint in table.constraints:
+                ref = constraint.references
+                if ref and (ref.schema, ref.table) != (table.schema, table.name):
+                    stack_tables.touch(ref.schema, ref.table, resource)
             own[table.name] = resource
             # A module that only extends a table registers too: its columns are what later
             # modules' indexes and foreign keys may need.
@@ -166,9 +225,10 @@ class SchemaModule(pulumi.ComponentResource):
             for partition in monthly_partitions(self._module.declared_table(spec.table), spec.start, spec.ahead, today,
                                                 source=f"pgstack:{spec.key}"):
                 props = dict(partition.inputs(), schema=self.schema_name, table=self.tables[spec.table].name,
-                             owner=self._args.owner)
+                             owner=self._args.owner, **self._adopting())
                 partitions.append(resources.Partition(self._named(partition.schema, partition.name), props,
                                                       pulumi.ResourceOptions.merge(self._child, self._protected(None))))
+                self._args.tables.touch(self._module.schema, spec.table, partitions[-1])
         return partitions
 
     def _indexes(self) -> list[pulumi.Resource]:
@@ -176,8 +236,9 @@ class SchemaModule(pulumi.ComponentResource):
         for index in self._module.indexes:
             renamed, options = self._on_table(index.schema, index.table)
             props = dict(index.inputs(), table=self._args.tables.output(index.schema, index.table),
-                         **self._created_as(index.schema, index.table), **renamed)
+                         **self._created_as(index.schema, index.table), **renamed, **self._adopting())
             indexes.append(resources.Index(self._named(index.schema, index.name), props, options))
+            self._args.tables.touch(index.schema, index.table, indexes[-1])
         return indexes
 
     def _policies(self) -> None:
@@ -186,8 +247,10 @@ class SchemaModule(pulumi.ComponentResource):
             # no owner, and its expression may call functions the owner cannot reach, such as
             # Supabase's auth.uid() (schema auth grants USAGE to postgres, not to other roles).
             renamed, options = self._on_table(policy.schema, policy.table, policy.name)
-            props = dict(policy.inputs(), table=self._args.tables.output(policy.schema, policy.table), **renamed)
-            resources.Policy(self._named(policy.schema, policy.table, policy.name), props, options)
+            props = dict(policy.inputs(), table=self._args.tables.output(policy.schema, policy.table), **renamed,
+                         **self._adopting())
+            self._args.tables.touch(policy.schema, policy.table, resources.Policy(
+                self._named(policy.schema, policy.table, policy.name), props, options))
 
     def _functions(self) -> dict[str, resources.Function]:
         functions = {}
@@ -195,7 +258,7 @@ class SchemaModule(pulumi.ComponentResource):
         for function in self._module.functions:
             functions[f"{function.schema}.{function.name}"] = resources.Function(
                 self._named(function.schema, f"{function.name}({function.arguments})"),
-                dict(function.inputs(), owner=self._args.owner), self._after(depends))
+                dict(function.inputs(), owner=self._args.owner, **self._adopting()), self._after(depends))
         return functions
 
     def _triggers(self) -> list[pulumi.Resource]:
@@ -203,11 +266,12 @@ class SchemaModule(pulumi.ComponentResource):
         for trigger in self._module.triggers:
             renamed, options = self._on_table(trigger.schema, trigger.table, trigger.name)
             props = dict(trigger.inputs(), table=self._args.tables.output(trigger.schema, trigger.table),
-                         **self._created_as(trigger.schema, trigger.table), **renamed)
+                         **self._created_as(trigger.schema, trigger.table), **renamed, **self._adopting())
             function = self.functions.get(trigger.function)
             triggers.append(resources.Trigger(self._named(trigger.schema, trigger.table, trigger.name), props,
                                               pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(
                                                   depends_on=[function] if function else []))))
+            self._args.tables.touch(trigger.schema, trigger.table, triggers[-1])
         return triggers
 
     def _views(self) -> dict[str, resources.View]:
@@ -215,8 +279,21 @@ class SchemaModule(pulumi.ComponentResource):
         for view in self._module.views:
             depends = [self.tables[t] for t in view.tables] + list(self.functions.values())
             views[view.name] = resources.View(self._named(view.schema, view.name),
-                                              dict(view.inputs(), owner=self._args.owner), self._after(depends))
+                                              dict(view.inputs(), owner=self._args.owner, **self._adopting()),
+                                              self._after(depends))
         return views
+
+    def _migrations(self, module_objects: list[pulumi.Resource]) -> list[pulumi.Resource]:
+        """The module's data migrations, each after the module's schema objects and the migration
+        before it. Run as the owner when every table it writes is the stack's (else as the
+        connecting user, who may write a table the module only extends)."""
+        migrations: list[pulumi.Resource] = []
+        for migration in self._args.loaded.migrations:
+            props = dict(migration.inputs(), schema=self.schema_name, **self._writing(migration.tables))
+            migrations.append(resources.Migration(
+                self._named("migrations", migration.number), props,
+                self._after(list(self.tables.values()) + module_objects + migrations[-1:])))
+        return migrations
 
     def _sample_data(self, module_objects: list[pulumi.Resource]) -> None:
         sample = self._args.loaded.sample_data
@@ -226,5 +303,5 @@ class SchemaModule(pulumi.ComponentResource):
         # in their month), the indexes a conflict may be decided on, the triggers that fire.
         resources.SampleData(self._named(self._module.schema, "sample_data"),
                              dict(sample.inputs(), schema=self.schema_name, module=self._module.name,
-                                  owner=self._args.owner),
+                                  **self._writing([s.table for s in sample.statements])),
                              self._after(list(self.tables.values()) + module_objects))

@@ -6,6 +6,7 @@ compare definitions (dicts, the form stored in Pulumi state); the provider reads
 object and runs them.
 """
 
+from .enums import alter_enum, create_enum, drop_enum
 from .indexes import change_index, create_index, drop_index, partition_index_name, rename_index, swap_name
 from .partitions import alter_partition, create_partition, drop_partition
 from .policies import alter_policy, create_policy, drop_policy, widens
@@ -14,9 +15,10 @@ from .step import PlanRefused, Step, Timeout
 from .tables import alter_table, check_partitioning, create_table, drop_table, rename_constraint, rename_table
 
 __all__ = [
-    "PlanRefused", "Step", "Timeout", "alter_partition", "alter_policy", "alter_table", "change_index", "change_owner",
-    "check_partitioning", "create_index", "create_or_replace", "create_partition", "create_policy", "create_table",
-    "drop_function", "drop_index", "drop_partition", "drop_policy", "drop_table", "drop_trigger", "drop_view",
+    "PlanRefused", "Step", "Timeout", "alter_enum", "alter_partition", "alter_policy", "alter_table", "change_index",
+    "change_owner", "check_partitioning", "create_enum", "create_index", "create_or_replace", "create_partition",
+    "create_policy", "create_table", "drop_enum", "drop_function", "drop_index", "drop_partition", "drop_policy",
+    "drop_table", "drop_trigger", "drop_view",
     "partition_index_name", "rename_constraint", "rename_index", "rename_table", "replace_function", "swap_name",
     "widens",
 ]

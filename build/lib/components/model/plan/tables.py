@@ -168,9 +168,16 @@ def _alter_column(table: dict, old: dict, new: dict, online: bool) -> list[Step]
         if new.get("identity"):
             alter(f"make {name} an identity column",
                   sql.SQL("ADD GENERATED {} AS IDENTITY").format(sql.SQL(new["identity"].upper())))
+    old_default = old.get("default")
     if old.get("type") != new.get("type"):
+        # A default would be cast to the new type, which fails where no cast exists (text to
+        # an enum) and otherwise keeps depending on the old type (an enum could then not be
+        # dropped): it goes first, and the declared one is set after.
+        if old_default is not None:
+            alter(f"drop default of {name} before its type changes", sql.SQL("DROP DEFAULT"))
+            old_default = None
         steps.append(_change_type(table, old, new))
-    if old.get("default") != new.get("default"):
+    if old_default != new.get("default"):
         if new.get("default") is None:
             alter(f"drop default of {name}", sql.SQL("DROP DEFAULT"))
         else:

@@ -2,7 +2,7 @@
 rejects, with its file:line.
 
 Every statement runs in the session the provider would give it (search path, SET ROLE to the
-owner), all in one transaction, with function bodies checked at CREATE
+owner), in transactions of BATCH statements, with function bodies checked at CREATE
 (check_function_bodies). Nothing touches the target database: the scratch one is dropped
 afterwards.
 
@@ -29,6 +29,11 @@ from ..loading import LoadedStack
 from .errors import ValidationFailed, server_version
 from .scratch import scratch_database, validation_server
 from .statements import Statement, external_tables, stack_statements, stand_in_roles
+
+# Statements per transaction: each object created holds its locks until COMMIT, and one
+# transaction for a schema of thousands of tables runs out of lock slots
+# (max_locks_per_transaction: 64 per connection by default, shared by the whole server).
+BATCH = 200
 
 
 @dataclass
@@ -84,7 +89,9 @@ def apply(database: dict, statements: list[Statement], owner: str, external: set
         report.server = f"PostgreSQL {server_version(conn)}"
         cur.execute("SET check_function_bodies = on")  # PL/pgSQL and SQL bodies checked at CREATE
         session = None
-        for statement in statements:
+        for number, statement in enumerate(statements, 1):
+            if number % BATCH == 0:
+                conn.commit()  # the scratch database is dropped afterwards: nothing is kept
             if (statement.schema, statement.as_owner) != session:
                 _session(cur, statement, owner)
                 session = (statement.schema, statement.as_owner)

@@ -2,11 +2,12 @@
 
 Rendered with the model's own plan functions (model/plan.py) from the same inputs the resources
 get, so the scratch database sees exactly the DDL the provider would execute, in an order the
-engine could choose: per module (in config order) its schemas, extensions, tables, partitions,
-functions, indexes, policies, triggers, views and sample data. What the stack finds in place
-on its target comes first, as stand-ins: Supabase's auth functions and `extensions` schema on a
-Supabase target, and the tables outside the stack (external_tables), with only the columns the
-stack's foreign keys need. The stack's roles are stand-ins too (scratch.py creates them).
+engine could choose: per module (in config order) its schemas, extensions, enum types, tables,
+partitions, functions, indexes, policies, triggers, views, data migrations and sample data. What
+the stack finds in place on its target comes first, as stand-ins: Supabase's auth functions and
+`extensions` schema on a Supabase target, and the tables outside the stack (external_tables),
+with only the columns the stack's foreign keys need. The stack's roles are stand-ins too
+(scratch.py creates them).
 
 Pure: no database.
 """
@@ -172,7 +173,7 @@ def object_statements(settings: StackSettings, declared: DeclaredTables, loaded:
     def of(source: str, steps: list[Step], as_owner: bool = True) -> list[Statement]:
         return [Statement(source, step, schema, as_owner) for step in steps]
 
-    statements = []
+    statements = [s for enum in module.enums for s in of(enum.source, plan.create_enum(enum.inputs()))]
     for table in module.tables_in_dependency_order():
         statements += of(table.source, plan.create_table(table.inputs()), owned(table.name))
     for spec in loaded.config.partitions:
@@ -192,6 +193,17 @@ def object_statements(settings: StackSettings, declared: DeclaredTables, loaded:
         statements += of(trigger.source, plan.create_or_replace("trigger", trigger.inputs()), owned(trigger.table))
     for view in module.views:
         statements += of(view.source, plan.create_or_replace("view", view.inputs()))
+    return statements + data_statements(declared, loaded)
+
+
+def data_statements(declared: DeclaredTables, loaded: LoadedModule) -> list[Statement]:
+    """The module's data migrations (each run once, batched or not: what matters here is that
+    they apply), then its sample data."""
+    schema = loaded.module.schema
+    statements = [Statement(m.source, Step(f"{m.action} {m.table}", sql.SQL(m.sql)), schema,
+                            declared.owned_by_stack(schema, m.table))
+                  for migration in loaded.migrations for m in migration.statements]
     for sample in loaded.sample_data.statements if loaded.sample_data else ():
-        statements += of(sample.source, [Step(f"insert into {sample.table}", sql.SQL(sample.sql))])
+        statements.append(Statement(sample.source, Step(f"insert into {sample.table}", sql.SQL(sample.sql)), schema,
+                                    True))
     return statements
