@@ -145,9 +145,10 @@ def test_adopt_seed_003_without_ddl_then_change_it_safely(seed_database, db, tmp
         for table in CLIENT_TABLES:
             old = engine.entry(TABLE, f"crm/public.{table}").outputs
             new = preview.checked[f"crm/public.{table}"]
-            shown = {k for k in set(old) | set(new) if k not in ("applied", "source", "adopt", "__provider")
+            shown = {k for k in set(old) | set(new) if k not in ("applied", "source", "adopt", "__provider", "plan")
                      and old.get(k) != new.get(k)}
             assert shown == {"rls_enabled", "owner"}, table
+            assert any("ENABLE ROW LEVEL SECURITY" in step for step in new["plan"]), new["plan"]
             assert (old["owner"], new["owner"]) == ("postgres", "pgstack_owner")
         mark = ddl_log.mark(db)
         assert engine.up().changed() == preview.changed()

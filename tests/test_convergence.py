@@ -154,19 +154,19 @@ def test_a_lost_connection_at_any_moment_converges_on_the_next_up(pg_server, dat
             rng = random.Random(20261130)
             outcomes = []
             for trial in range(TRIALS[mode]):
-                at, mode = rng.randint(1, requests), rng.choice(["before", "during", "after"])
+                at, when = rng.randint(1, requests), rng.choice(["before", "during", "after"])
                 recreate(pg_server, database["dbname"], template)
                 engine.state = copy.deepcopy(v1_state)
-                proxy.arm(at, mode)
+                proxy.arm(at, when)
                 try:
                     engine.up()
-                    outcomes.append((at, mode, "no error"))
+                    outcomes.append((at, when, "no error"))
                 except ProviderError as exc:
-                    outcomes.append((at, mode, str(exc).splitlines()[-1][:80]))
+                    outcomes.append((at, when, str(exc).splitlines()[-1][:80]))
                 assert proxy.fired.is_set(), f"trial {trial}: the fault at request {at} never fired"
                 proxy.arm(None)
                 engine.up()  # converges
-                assert snapshot(database) == clean, f"trial {trial}: fault {mode} request {at}"
+                assert snapshot(database) == clean, f"trial {trial}: fault {when} request {at}"
                 assert engine.preview().changed() == {}, f"trial {trial}: state and database disagree"
             # The faults hit the provider, not only the pulumi_postgresql double.
             assert sum(1 for *_, outcome in outcomes if outcome != "no error") >= TRIALS[mode] // 2, outcomes

@@ -73,7 +73,8 @@ def test_dev_stack_up_edit_remove(dev_stack_after_up, engine, db, sql_root):
     edit(visitors, "    user_agent    text,", "    user_agent    text,\n    country_code    text,")
     edit(visitors, "WHERE gclid IS NOT NULL", "WHERE gclid IS NOT NULL AND gclid <> ''")
     preview = engine.preview()
-    assert preview.changed() == {"update": ["tracking/public.visitors"], "replace": ["tracking/public.idx_visitors_gclid"]}
+    # A changed index is updated in place (built under a temporary name, then swapped), not replaced.
+    assert preview.changed() == {"update": ["tracking/public.idx_visitors_gclid", "tracking/public.visitors"]}
     assert "country_code" not in {r[0] for r in db.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'visitors'").fetchall()}
     assert engine.up().changed() == preview.changed()

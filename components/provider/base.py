@@ -234,12 +234,27 @@ class CatalogObjectProvider(ResourceProvider):
         recorded = {**definition(olds), APPLIED: olds[APPLIED]} if APPLIED in olds else None
         with self._db.session() as conn, conn.transaction(force_rollback=True), conn.cursor() as cur:
             self._set_local(cur, new)
+            if recorded is None and olds:
+                recorded = self._adopted_state(cur, olds, new)
             timeouts = self._safety.timeouts()  # planning may try a statement (a view's replacement)
             cur.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
                         (timeouts["lock_timeout"], timeouts["statement_timeout"]))
             steps = self._plan_live(cur, new, recorded)
         self._refuse(new, steps, news.get(APPROVED))
         return CheckResult({**news, PLAN: [describe(step) for step in steps]}, [])
+
+    def _adopted_state(self, cur, olds: dict, new: dict) -> dict | None:
+        """What check plans from for an object in the state that the journal does not know (one
+        adopted and unchanged since): check's `olds` are the old inputs, without the applied
+        fingerprints, so what was applied is taken to be what is live now, with the owner it
+        has. (Drift since then shows at `up`, which plans from the state's outputs.)"""
+        live = self.existing(new, type(self).introspect(cur, new))
+        if live is None:
+            return None
+        recorded = {**definition(olds), APPLIED: self.fingerprints(new, live)}
+        if "owner" in live:
+            recorded["owner"] = live["owner"][1]
+        return recorded
 
     def create(self, props: dict) -> CreateResult:
         new = located(definition(props), props)
