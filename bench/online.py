@@ -101,9 +101,11 @@ CHANGES = [
 
 
 def prod_safety() -> dict:
-    """Prod's safety settings, with every online option these settings know switched on."""
+    """Prod's safety settings, with every online option these settings know switched on, and
+    every hazard accepted: each change here stands for one a reviewer approved in its file."""
     safety = json.loads(stack_file_config("prod")["pgstack:safety"])
     safety.update({option: True for option in ("concurrent_indexes", "online") if option in Safety.model_fields})
+    safety["allow_hazards"] = ["all"]
     return safety
 
 

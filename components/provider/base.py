@@ -42,7 +42,7 @@ from ..model.hazards import AUTHORIZATION, UNTRACKABLE
 from ..model.plan import Step, Timeout
 from ..settings import NAMESPACE, ProviderSettings, provider_settings
 from . import adoption, catalog, journal
-from .database import Database
+from .database import Database, search_path_value, set_config
 from .errors import AlreadyExists, HazardRefused, NotConfigured, StepFailed
 
 PROVIDER_KEY = "__provider"
@@ -348,10 +348,7 @@ class CatalogObjectProvider(ResourceProvider):
                                               lambda: self._attempt(conn, new, recorded, approved))
 
     def _set_local(self, cur, props: dict) -> None:
-        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(
-            sql.SQL(", ").join(map(sql.Identifier, self.search_path(props)))))
-        for name, value in self.session_settings.items():
-            cur.execute("SELECT set_config(%s, %s, true)", (name, value))
+        set_config(cur, {"search_path": search_path_value(cur, self.search_path(props)), **self.session_settings})
 
     def _plan_live(self, cur, new: dict, recorded: dict | None) -> list[Step]:
         """The steps from the live object (and what the journal, else the state, says was last
@@ -365,7 +362,8 @@ class CatalogObjectProvider(ResourceProvider):
 
     def _without_row_hazards_if_empty(self, cur, props: dict, steps: list[Step]) -> list[Step]:
         table = self.table_of(props)
-        if steps and table is not None and _empty(cur, *table):
+        row_hazards = any(h.name not in ROW_HAZARDS_EXEMPT for step in steps for h in step.hazards)
+        if row_hazards and table is not None and _empty(cur, *table):
             for step in steps:  # a table with no rows loses, waits for and rewrites nothing
                 step.hazards = [h for h in step.hazards if h.name in ROW_HAZARDS_EXEMPT]
         return steps

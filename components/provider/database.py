@@ -124,9 +124,8 @@ class Database:
 
     def _set_local(self, cur: psycopg.Cursor, search_path: list[str], statement_timeout: int | None) -> None:
         safety = self._settings.safety
-        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.SQL(", ").join(map(sql.Identifier, search_path))))
-        cur.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                    (f"{safety.lock_timeout}ms", f"{statement_timeout or safety.statement_timeout}ms"))
+        set_config(cur, {"search_path": search_path_value(cur, search_path), "lock_timeout": f"{safety.lock_timeout}ms",
+                         "statement_timeout": f"{statement_timeout or safety.statement_timeout}ms"})
 
     def with_lock_retries(self, conn: psycopg.Connection, what: str, attempt: Callable[[], T]) -> T:
         """Run `attempt` (which rolls itself back when it fails), again after a lock timeout,
@@ -158,3 +157,16 @@ class Database:
                 seen.extend(monitor.execute(BLOCKERS, (pid,)).fetchall())
         except psycopg.Error:
             pass  # only ever a better error message
+
+
+def search_path_value(cur: psycopg.Cursor, schemas: list[str]) -> str:
+    """A search_path setting naming `schemas`, each quoted as an identifier."""
+    return sql.SQL(", ").join(map(sql.Identifier, schemas)).as_string(cur)
+
+
+def set_config(cur: psycopg.Cursor, settings: dict[str, str], local: bool = True) -> None:
+    """Set several settings for the transaction (or the session) in one round trip."""
+    if settings:
+        cur.execute(sql.SQL("SELECT {}").format(sql.SQL(", ").join(
+            sql.SQL("set_config({}, {}, {})").format(sql.Literal(name), sql.Placeholder(), sql.Literal(local))
+            for name in settings)), list(settings.values()))

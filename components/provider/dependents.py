@@ -17,7 +17,8 @@ JOIN pg_policy pol ON d.classid = 'pg_policy'::regclass AND d.objid = pol.oid
 JOIN pg_class c ON c.oid = pol.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_policies p ON p.schemaname = n.nspname AND p.tablename = c.relname AND p.policyname = pol.polname
 JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-WHERE d.refobjid = to_regclass(format('%%I.%%I', %(schema)s::text, %(table)s::text)) AND d.refobjsubid > 0
+WHERE d.refclassid = 'pg_class'::regclass  -- lets pg_depend's index on the referenced object serve
+  AND d.refobjid = to_regclass(format('%%I.%%I', %(schema)s::text, %(table)s::text)) AND d.refobjsubid > 0
 """
 
 VIEWS = """
@@ -34,7 +35,8 @@ JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
 JOIN pg_class v ON v.oid = r.ev_class AND v.oid <> d.refobjid
 JOIN pg_namespace vn ON vn.oid = v.relnamespace
 JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-WHERE d.refobjid = to_regclass(format('%%I.%%I', %(schema)s::text, %(table)s::text)) AND d.refobjsubid > 0
+WHERE d.refclassid = 'pg_class'::regclass  -- lets pg_depend's index on the referenced object serve
+  AND d.refobjid = to_regclass(format('%%I.%%I', %(schema)s::text, %(table)s::text)) AND d.refobjsubid > 0
 """
 
 
@@ -43,6 +45,9 @@ def of_table(cur: Cursor, schema: str, table: str) -> dict[str, list[dict]]:
     and create it again as it is (`drop`, `create`: SQL text, composed here)."""
     conn = cur.connection
     found: dict[str, list[dict]] = {}
+    exists = cur.execute("SELECT to_regclass(format('%%I.%%I', %s::text, %s::text))", (schema, table)).fetchone()
+    if exists is None or exists[0] is None:  # a table still to create: nothing reads it (and this is cheaper)
+        return found
     with conn.cursor(row_factory=dict_row) as rows:
         for row in rows.execute(POLICIES, {"schema": schema, "table": table}).fetchall():
             found.setdefault(row["column_name"], []).append(_policy(conn, schema, table, row))

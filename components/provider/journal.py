@@ -19,9 +19,9 @@ TABLE = sql.Identifier(SCHEMA, "journal")
 
 
 def ensure(cur: Cursor) -> None:
-    """Create the journal if it does not exist (callers hold the deployment lock)."""
-    for statement in ensure_statements():
-        cur.execute(statement)
+    """Create the journal if it does not exist (callers hold the deployment lock), in one
+    round trip: it runs before every change."""
+    cur.execute(sql.SQL("; ").join(ensure_statements()))
 
 
 def ensure_statements() -> list[sql.Composed]:
