@@ -116,7 +116,8 @@ def _default_privileges(monitor, schemas=("public", "auth")) -> set:
             if r["inputs"]["schema"] in schemas}
 
 
-ALL_TABLE = ("DELETE", "INSERT", "REFERENCES", "SELECT", "TRIGGER", "TRUNCATE", "UPDATE")
+# `[all]` on tables: every privilege but TRIGGER (settings/access.py ALL).
+ALL_TABLE = ("DELETE", "INSERT", "REFERENCES", "SELECT", "TRUNCATE", "UPDATE")
 WRITE = ("DELETE", "INSERT", "SELECT", "UPDATE")
 TRACKING_OWNED = tuple(sorted(TRACKING_TABLES - {"leads"}))
 
@@ -172,6 +173,7 @@ def test_tenant_modules_are_granted_to_authenticated_and_never_to_anon(declared,
 
 def test_prod_roles_memberships_and_grants(declared):
     monitor = declared("prod")
+    assert ("pgstack_owner", "schema", "extensions", (), ("USAGE",)) in _grants(monitor, ("extensions",))
     # Supabase's roles exist there: none is declared, only referred to.
     assert _roles(monitor) == {
         "pgstack_owner": {"login": False},
@@ -224,6 +226,13 @@ BAD_CONFIG = [
      r"pgstack:grants\[0\]\.tables\[1\]: privilege 'execute' does not exist for tables"),
     ({"pgstack:grants": '[{"module": "tracking", "role": "developer", "schema": ["select"]}]'},
      r"pgstack:grants\[0\]\.schema\[0\]: privilege 'select' does not exist for schema"),
+    # TRIGGER lets the grantee run code as whoever writes the table: only with a written reason.
+    ({"pgstack:grants": '[{"module": "tracking", "role": "developer", "tables": ["select", "trigger"]}]'},
+     r"pgstack:grants\[0\]\.tables: TRIGGER lets developer attach its own functions .* add `trigger_reason: "),
+    ({"pgstack:grants": '[{"module": "tracking", "role": "developer", "tables": ["trigger"], "trigger_reason": " "}]'},
+     r"pgstack:grants\[0\]\.trigger_reason: must say why developer needs TRIGGER"),
+    ({"pgstack:grants": '[{"module": "tracking", "role": "developer", "tables": ["all"], "trigger_reason": "audit"}]'},
+     r"pgstack:grants\[0\]\.trigger_reason: is only read with `trigger` in tables"),
     ({"pgstack:roles": '[{"name": "app", "login": true}]'},
      r"pgstack:roles\[0\]\.password: login role app needs a password"),
     ({"pgstack:roles": f'[{DEVELOPER}, {{"name": "app", "login": true, "password": {{"secret": "app_password"}}}}]'},
@@ -243,6 +252,22 @@ def test_bad_access_config_fails_before_any_resource(config, message):
     with pytest.raises(ConfigError, match=message):
         run_program("dev", config, monitor)
     assert monitor.registrations == []
+
+
+@pytest.mark.parametrize("stack, schema", [("dev", None), ("prod", "extensions")])
+def test_extensions_go_where_the_target_keeps_them(stack, schema):
+    """On Supabase in schema `extensions` (its linter's extension_in_public), where the owner gets
+    USAGE (test_prod_roles_memberships_and_grants); on plain PostgreSQL where PostgreSQL puts them."""
+    extensions = {r["inputs"]["name"]: r["inputs"].get("schema") for r in of_type(run_program(stack), ":Extension")}
+    assert extensions == {"vector": schema, "pgcrypto": schema} if stack == "prod" else {"vector": None}
+
+
+def test_trigger_is_granted_only_by_name_and_with_a_reason():
+    grants = '[{"module": "tracking", "role": "developer", "schema": ["usage"], "tables": ["select", "trigger"], ' \
+             '"trigger_reason": "the audit tool attaches its own triggers"}]'
+    monitor = run_program("dev", {"pgstack:grants": grants})
+    assert ("developer", "table", "public", TRACKING_OWNED, ("SELECT", "TRIGGER")) in _grants(monitor)
+    assert ("pgstack_owner", "developer", "public", "table", ("SELECT", "TRIGGER")) in _default_privileges(monitor)
 
 
 def test_bad_config_names_the_key():

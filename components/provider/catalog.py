@@ -20,6 +20,7 @@ from typing import Any
 from psycopg import Cursor
 
 from ..model.objects import extends_only
+from . import trigger_guard
 
 # The name filters below: %(name)s NULL means every object of the schema.
 TABLES = """
@@ -184,6 +185,7 @@ def _table_live(rows: dict | None, inputs: dict) -> dict | None:
         live["partition_by"] = (str(partition_by), partition_by)
         if "owner" in inputs:
             live["owner"] = (owner, owner)
+            live.update(_foreign_code(cur, inputs))
     return live
 
 
@@ -278,9 +280,23 @@ trigger = Kind(
     lambda cur, schema, inputs: {(row[0], row[1]): row[2:]
                                  for row in cur.execute(TRIGGERS, _params(schema, inputs, table=""))},
     lambda inputs: (inputs.get("table"), inputs["name"]), _definition_live)
+
+
+def _view_live(row: tuple | None, inputs: dict) -> dict | None:
+    """pg_get_viewdef() is the query alone: the options (security_invoker) are read beside it, so
+    a view turned to its owner's rights by hand shows as drift."""
+    if row is None:
+        return None
+    definition, owner, options = row
+    live = _definition_live((definition, owner), inputs) or {}
+    options = sorted(options or []) or None
+    live["options"] = (str(options), options)
+    return live
+
+
 view = Kind(
     lambda cur, schema, inputs: {row[0]: row[1:] for row in cur.execute(VIEWS, _params(schema, inputs))},
-    lambda inputs: inputs["name"], _definition_live)
+    lambda inputs: inputs["name"], _view_live)
 
 
 # --- sample data ---------------------------------------------------------------------------------
