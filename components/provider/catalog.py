@@ -162,6 +162,9 @@ def _table_rows(cur: Cursor, schema: str, inputs: dict | None) -> Rows:
             tables[name]["columns"].append(column)
         for name, *constraint in cur.execute(CONSTRAINTS, params).fetchall():
             tables[name]["constraints"].append(constraint)
+        for name, code in trigger_guard.code_rows(cur, schema, [inputs["name"]] if inputs else None).items():
+            if name in tables:
+                tables[name]["code"] = code
     return tables
 
 
@@ -185,8 +188,19 @@ def _table_live(rows: dict | None, inputs: dict) -> dict | None:
         live["partition_by"] = (str(partition_by), partition_by)
         if "owner" in inputs:
             live["owner"] = (owner, owner)
-            live.update(_foreign_code(cur, inputs))
+            live.update(_foreign_code(rows.get("code", {}), inputs))
     return live
+
+
+def _foreign_code(code: dict, inputs: dict) -> dict:
+    """Triggers and TRIGGER privileges on a table the stack creates (and its partitions) that
+    the stack did not declare: drift, which the next `up` removes (trigger_guard.py)."""
+    schema, name = inputs["schema"], inputs["name"]
+    declared = [dict(t, table=name) for t in inputs.get("triggers", [])]
+    triggers = trigger_guard.foreign_triggers(schema, code.get("triggers", []), declared)
+    grantees = trigger_guard.foreign_grantees(schema, code.get("grantees", []), inputs.get("trigger_grantees", []))
+    return {"foreign_triggers": (str(triggers), triggers or None),
+            "trigger_privileges": (str(grantees), grantees or None)}
 
 
 table = Kind(_table_rows, lambda inputs: inputs["name"], _table_live)

@@ -117,6 +117,7 @@ class MigrationProvider(SampleDataProvider):
                     raise BatchDoesNotConverge(
                         f"{self._where(props)}: {step.description}: batch {batches} still changed {cur.rowcount} "
                         f"rows, more batches than the table had rows: the statement does not converge (its WHERE "
-                        f"must leave out the rows it has done). The batches that ran are committed; fix the migration before the next up")
+                        f"must leave out the rows it has done). The batches that ran are committed; fix the "
+                        f"migration before the next up")
         finally:
             cur.execute("RESET row_security")
