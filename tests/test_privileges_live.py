@@ -197,6 +197,48 @@ def test_a_trigger_the_stack_did_not_declare_never_runs_as_the_deployer(engine, 
     assert engine.preview().changed() == {}
 
 
+MIGRATIONS = {
+    False: "UPDATE notes SET body = 'migrated' WHERE body <> 'migrated';\n",
+    True: "-- pgstack: batched\nUPDATE notes SET body = 'migrated'\n"
+          "WHERE id IN (SELECT id FROM notes WHERE body <> 'migrated' ORDER BY id LIMIT 1);\n",
+}
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one transaction", "batched"])
+def test_a_data_migration_never_runs_a_trigger_the_stack_did_not_declare(
+        engine, project, database, db, password, batched):
+    """Data migrations are DML the deployer runs too: with a trigger of the attacker's on the
+    table, the migration is refused, naming it, and writes nothing (each batch of a batched one
+    is checked in its own transaction); refresh reports the trigger, and the next `up` drops it
+    before the migration runs."""
+    with login(database, ATTACKER, password) as attacker:
+        db.execute(f"GRANT TRIGGER ON {SCHEMA}.notes TO {ATTACKER}")  # by hand, outside the stack
+        attacker.execute(SPY)
+        attacker.execute(f"CREATE TRIGGER zz BEFORE INSERT OR UPDATE ON {SCHEMA}.notes FOR EACH ROW "
+                         "EXECUTE FUNCTION pg_temp.spy()")
+        spy = attacker.execute("SELECT pg_my_temp_schema()::regnamespace::text").fetchone()[0] + ".spy"
+
+        (project / "m" / "migrations").mkdir()
+        (project / "m" / "migrations" / "0001_migrate.sql").write_text(MIGRATIONS[batched])
+        with pytest.raises(ProviderError) as refused:
+            engine.up()
+        assert f"migration {SCHEMA}.m/0001" in str(refused.value)
+        assert f"which would run as the deploying user: zz on {SCHEMA}.notes (function {spy}). Nothing was " \
+               "changed." in str(refused.value)
+        assert not is_superuser(db, ATTACKER)
+        assert db.execute(f"SELECT count(*) FROM {SCHEMA}.notes WHERE body = 'migrated'").fetchone()[0] == 0
+
+        assert engine.refresh() == []
+        notes = engine.entry("pulumi-python:dynamic/pgstack:Table", "m/hyg.notes").outputs
+        assert notes["foreign_triggers"] == [{"schema": SCHEMA, "table": "notes", "name": "zz", "function": spy}]
+        assert engine.preview().changed() == {"create": ["m/migrations.0001"], "update": ["m/hyg.notes"]}
+        engine.up()
+    assert triggers(db, f"{SCHEMA}.notes") == {"notes_seen"}
+    assert db.execute(f"SELECT DISTINCT body FROM {SCHEMA}.notes").fetchall() == [("migrated",)]
+    assert not is_superuser(db, ATTACKER)
+    assert engine.refresh() == [] and engine.preview().changed() == {}
+
+
 def test_trigger_granted_with_a_reason_is_no_drift_and_still_cannot_run_as_the_deployer(
         database, project, db, password):
     config = stack_config(password, trigger_reason="the audit tool attaches its own triggers")

@@ -318,3 +318,42 @@ def test_objects_wait_for_the_enum_types_they_may_use(tmp_path):
     assert urn["base/public.tier"] in depends["more/shop.orders"]
     table = next(r for r in of_type(monitor, ":Table") if r["name"] == "shop/shop.orders")
     assert [c["type"] for c in table["inputs"]["columns"]] == ["integer", "tier", "state"]
+
+
+VIEW_MODULES = {
+    "scratch": {"001_t.sql": "CREATE TABLE t (id integer PRIMARY KEY);\nCREATE VIEW v AS SELECT id FROM t;\n"},
+    "report": {"001_views.sql": "CREATE VIEW over_t AS SELECT id FROM scratch.t;\n"
+                                "CREATE VIEW over_v AS SELECT id FROM scratch.v;\n"},
+}
+
+
+def test_a_view_waits_for_the_tables_and_views_of_earlier_modules_it_reads(tmp_path):
+    """Issue 10 item 7: a view over an earlier module's table failed with `relation "scratch.t"
+    does not exist`: it had no dependency on that table's resource, so the engine could create it
+    first."""
+    for module, files in VIEW_MODULES.items():
+        (tmp_path / "sql" / module).mkdir(parents=True)
+        for name, text in files.items():
+            (tmp_path / "sql" / module / name).write_text(text)
+    modules = [{"name": "scratch", "schema": "scratch"}, {"name": "report", "schema": "report"}]
+    monitor = run_program("dev", {"pgstack:modules": json.dumps(modules), "pgstack:grants": "[]"},
+                          sql_root=tmp_path / "sql")
+    urn = {r["name"]: r["urn"] for r in monitor.registrations}
+    depends = {r["name"]: r["dependencies"] for r in monitor.registrations}
+    assert urn["scratch/scratch.t"] in depends["report/report.over_t"]
+    assert urn["scratch/scratch.v"] in depends["report/report.over_v"]
+    assert urn["scratch/scratch.t"] in depends["scratch/scratch.v"]
+    views = {r["name"]: r["inputs"]["definition"] for r in of_type(monitor, ":View")}
+    assert all("WITH (security_invoker = true)" in d for d in views.values()), views
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_schemas_and_extensions_wait_for_the_deployers_membership_in_the_owner(declared, stack):
+    """Issue 10 item 7: where the deploying user is no superuser (Supabase's postgres),
+    `ALTER SCHEMA ... OWNER TO pgstack_owner` needs its membership in the owner first."""
+    monitor = declared(stack)
+    membership = next(r["urn"] for r in of_type(monitor, "grantRole:GrantRole")
+                      if r["inputs"]["grantRole"] == "pgstack_owner")
+    schemas = of_type(monitor, "schema:Schema") + of_type(monitor, "extension:Extension")
+    assert schemas
+    assert all(membership in r["dependencies"] for r in schemas), [r["name"] for r in schemas]

@@ -88,7 +88,7 @@ WHERE n.nspname = %(schema)s AND NOT t.tgisinternal
 """
 
 VIEWS = """
-SELECT c.relname, pg_get_viewdef(c.oid), pg_get_userbyid(c.relowner)
+SELECT c.relname, pg_get_viewdef(c.oid), pg_get_userbyid(c.relowner), c.reloptions
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %(schema)s AND (%(name)s::name IS NULL OR c.relname = %(name)s::name) AND c.relkind = 'v'
 """
