@@ -40,7 +40,7 @@ class Rollback(Exception):
 
 def request_settings(tenants: dict, name: str, shop_role: str) -> dict[str, str]:
     """Tenant `name` of every tenant-scoped module in one request: the settings, and one set of
-    JWT claims (analytics' tenant_id with growth's user, whose shop role is `shop_role`)."""
+    JWT claims (analytics' tenant_id with growth's user, whose role in their shop is `shop_role`)."""
     settings, claims = {}, {}
     for module in ("analytics", "crm", "growth"):
         for key, value in tenants[module][name].settings.items():
@@ -48,7 +48,8 @@ def request_settings(tenants: dict, name: str, shop_role: str) -> dict[str, str]
                 claims.update(json.loads(value))
             else:
                 settings[key] = value
-    claims["app_metadata"] = {"shop_role": shop_role}
+    shop = tenants["growth"][name].settings["app.current_shop"]
+    claims["app_metadata"] = {"shop_roles": {shop: shop_role}}
     return {**settings, "request.jwt.claims": json.dumps(claims)}
 
 

@@ -444,14 +444,96 @@ def test_trigger_is_create_or_replace_with_qualified_function_and_table():
     assert "app.touch()" in trigger["definition"]
 
 
-def test_view_definition_qualifies_module_tables():
+def test_view_definition_qualifies_module_tables_and_runs_as_the_caller():
     module = parse(TABLE_T + "CREATE VIEW positive_t AS SELECT id, a FROM t WHERE a > 0;\n")
     view = module.views[0]
     assert view.inputs() == {
         "schema": "app", "name": "positive_t", "source": f"{FILE}:2",
-        "definition": "CREATE OR REPLACE VIEW app.positive_t AS SELECT id, a FROM app.t WHERE a > 0",
+        "definition": "CREATE OR REPLACE VIEW app.positive_t WITH (security_invoker = true) AS "
+                      "SELECT id, a FROM app.t WHERE a > 0",
     }
-    assert view.tables == ["t"]
+    assert view.reads == [("app", "t")]
+
+
+@pytest.mark.parametrize("options", ["security_invoker = true", "security_invoker", "security_invoker = on",
+                                     "security_barrier, security_invoker = 'yes'"])
+def test_a_view_that_says_security_invoker_keeps_its_spelling(options):
+    view = parse(TABLE_T + f"CREATE VIEW v WITH ({options}) AS SELECT id FROM t;\n").views[0]
+    assert view.definition.startswith("CREATE OR REPLACE VIEW app.v WITH (")
+    assert view.definition.count("security_invoker") == 1
+
+
+def test_a_view_reads_tables_and_views_of_earlier_modules():
+    """The view resource waits for them (stack/schema_module.py): without it, a view over an
+    earlier module's table was created before the table."""
+    known = DeclaredTables(tables={("scratch", "t"): {"id"}, ("public", "p"): {"id"}, ("app", "shared"): {"id"}},
+                           views={("scratch", "v")})
+    module = parse(TABLE_T + "CREATE VIEW own AS SELECT id FROM t;\n"
+                   "CREATE VIEW v AS WITH p AS (SELECT 1 AS id) SELECT t.id FROM scratch.t, scratch.v, own, shared, p\n"
+                   "    UNION SELECT id FROM public.p UNION SELECT id FROM elsewhere.x;\n"
+                   "CREATE VIEW w AS SELECT id FROM p;\n", known=known)
+    own, v, w = module.views
+    assert own.reads == [("app", "t")]
+    assert v.reads == [("app", "own"), ("app", "shared"), ("public", "p"), ("scratch", "t"), ("scratch", "v")]
+    assert "FROM scratch.t, scratch.v, app.own, app.shared, p" in v.definition  # p is the CTE
+    assert w.reads == [("public", "p")] and "FROM p" in w.definition  # found through the search path
+
+
+def test_a_view_with_its_owners_rights_is_an_opt_in_with_a_reason():
+    text = (TABLE_T + "-- pgstack: accept security_definer_view: the public counter shows every shop's total,\n"
+            "--   never a row\n"
+            "CREATE VIEW totals WITH (security_invoker = false) AS SELECT count(*) FROM t;\n")
+    view = parse(text).views[0]
+    assert "WITH (security_invoker = false)" in view.definition
+    assert view.inputs()["accepted"] == {
+        "security_definer_view": "the public counter shows every shop's total, never a row"}
+
+
+def test_a_security_definer_function_is_an_opt_in_with_a_reason_and_a_search_path():
+    function = parse("-- pgstack: accept security_definer_function: looks up the caller's shop in a table\n"
+                     "--   callers may not read\n"
+                     "CREATE FUNCTION my_shop() RETURNS text LANGUAGE sql STABLE SECURITY DEFINER\n"
+                     "    SET search_path = '' AS $$ SELECT 'x' $$;\n").functions[0]
+    assert "SECURITY DEFINER" in function.definition
+    assert function.inputs()["accepted"] == {
+        "security_definer_function": "looks up the caller's shop in a table callers may not read"}
+    invoker = parse("CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY INVOKER AS 'SELECT 1';\n").functions[0]
+    assert "accepted" not in invoker.inputs()
+
+
+REASON = "-- pgstack: accept security_definer_function: a reason\n"
+DEFINER = "CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER {} AS 'SELECT 1';\n"
+
+
+@pytest.mark.parametrize("text, line, message", [
+    (TABLE_T + "\nCREATE VIEW v WITH (security_invoker = false) AS SELECT id FROM t;\n", 3,
+     "view app.v sets security_invoker = false: it would read its tables with the rights of its owner, whom row "
+     "level security does not bind, so every caller would see every row. Leave the option out (a view runs with "
+     "the caller's rights by default); or, if it must, say why above the statement: "
+     "`-- pgstack: accept security_definer_view: <reason>`"),
+    (TABLE_T + "CREATE VIEW v WITH (security_invoker = off) AS SELECT id FROM t;\n", 2, "security_invoker = false"),
+    (TABLE_T + "CREATE VIEW v WITH (security_invoker = maybe) AS SELECT id FROM t;\n", 2,
+     "view v: security_invoker must be true or false"),
+    (TABLE_T + "-- pgstack: accept security_definer_view: why not\nCREATE VIEW v AS SELECT id FROM t;\n", 3,
+     "`-- pgstack: accept security_definer_view` accepts nothing here: view app.v runs with the caller's rights"),
+    ("\n" + DEFINER.format("SET search_path = ''"), 2,
+     "function app.f() is SECURITY DEFINER: it runs with the rights of its owner, whom row level security does not "
+     "bind. Make it SECURITY INVOKER (the default); or, if it must, say why above the statement: "
+     "`-- pgstack: accept security_definer_function: <reason>`"),
+    (REASON + DEFINER.format(""), 2,
+     "function f() is SECURITY DEFINER and does not fix its search_path: any caller could put their own functions "
+     "or operators first in the path and have them run with its owner's rights. Add `SET search_path = ''`"),
+    (REASON + DEFINER.format("SET search_path FROM CURRENT"), 2, "does not fix its search_path"),
+    (REASON + "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\n", 2,
+     "accepts nothing here: function app.f() is not SECURITY DEFINER"),
+    ("-- pgstack: accept security_definer_view: x\nCREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\n", 1,
+     "security_definer_view findings are about a view: put the annotation above its CREATE VIEW statement"),
+])
+def test_views_and_functions_with_their_owners_rights_are_refused_without_a_reason(text, line, message):
+    with pytest.raises(SqlModelError) as info:
+        parse(text)
+    assert (info.value.file, info.value.line) == (FILE, line)
+    assert message in info.value.message
 
 
 def test_source_lines_skip_leading_comments():
@@ -714,7 +796,8 @@ def test_pgstack_in_a_string_or_a_plain_comment_is_no_annotation():
 @pytest.mark.parametrize("text, line, message", [
     ("-- pgstack: accept rls_disabled: fine\nCREATE TABLE t (a int);\n", 1,
      "rls_disabled is a mandatory rule: fix the finding, it cannot be accepted"),
-    ("-- pgstack: accept rls_disabeld: typo\nCREATE TABLE t (a int);\n", 1, "no advisory rule is named 'rls_disabeld'"),
+    ("-- pgstack: accept rls_disabeld: typo\nCREATE TABLE t (a int);\n", 1,
+     "no rule that can be accepted is named 'rls_disabeld'"),
     ("\n-- pgstack: accept no_primary_key\nCREATE TABLE t (a int);\n", 2,
      "accepting no_primary_key needs a written reason: `-- pgstack: accept <rule>: <reason>`"),
     ("-- pgstack: accept no_primary_key:   \nCREATE TABLE t (a int);\n", 1, "needs a written reason"),

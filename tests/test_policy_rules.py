@@ -11,7 +11,7 @@ from pgstack_policy import POLICIES, RULES
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from components.model.annotations import ADVISORY_RULES, MANDATORY_RULES
+from components.model.annotations import ADVISORY_RULES, MANDATORY_RULES, OPT_IN_RULES
 from components.review.record import record
 from tests.support.review import declared_from_sql, policy_resources, project_copy, run_rule, shipped
 
@@ -21,6 +21,9 @@ RLS = "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\n"
 OWN_ROWS = "CREATE POLICY own ON t FOR ALL TO authenticated USING (owner_id = (select auth.uid()));\n"
 OWNER_INDEX = "CREATE INDEX idx_t_owner ON t (owner_id);\n"
 SAFE = TABLE + OWNER_INDEX + RLS + OWN_ROWS
+DEFINER = ("-- pgstack: accept security_definer_function: reads the caller's id only\n"
+           "CREATE FUNCTION me() RETURNS uuid LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, auth\n"
+           "    AS $$ SELECT auth.uid() $$;\n")
 
 # rule -> (schema, a module the rule reports, a module it passes, words of the finding)
 CASES = {
@@ -71,17 +74,34 @@ CASES = {
         "CREATE FUNCTION now_utc() RETURNS timestamp LANGUAGE sql STABLE SET search_path = ''\n"
         "    AS $$ SELECT now() AT TIME ZONE 'UTC' $$;\n",
         "function app.now_utc() (sql/m/001_test.sql:1): does not fix its search_path"),
-    "security_definer_function_search_path": (
-        "app", "CREATE FUNCTION me() RETURNS uuid LANGUAGE sql SECURITY DEFINER AS $$ SELECT auth.uid() $$;\n",
-        "CREATE FUNCTION me() RETURNS uuid LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, auth\n"
-        "    AS $$ SELECT auth.uid() $$;\n",
-        "function app.me() (sql/m/001_test.sql:1): is SECURITY DEFINER (runs with its owner's rights) and does not "
+    # The parser refuses what these three report (model/rights.py): their failing modules are
+    # what the program would declare without the SQL file's acceptance (and search_path).
+    "security_definer_function_search_path": ("app", DEFINER, DEFINER,
+        "function app.me() (sql/m/001_test.sql:2): is SECURITY DEFINER (runs with its owner's rights) and does not "
         "fix its search_path"),
+    "security_definer_function": (
+        "app", DEFINER,
+        "CREATE FUNCTION me() RETURNS uuid LANGUAGE sql SET search_path = pg_catalog, auth AS $$ SELECT auth.uid() $$;\n",
+        "function app.me() (sql/m/001_test.sql:2): is SECURITY DEFINER: it runs with its owner's rights"),
     "security_definer_view": (
-        "app", SAFE + "CREATE VIEW mine AS SELECT id FROM t;\n",
-        SAFE + "CREATE VIEW mine WITH (security_invoker = true) AS SELECT id FROM t;\n",
-        "view app.mine (sql/m/001_test.sql:5): runs with its owner's rights"),
+        "app", SAFE + "-- pgstack: accept security_definer_view: counts only\n"
+                      "CREATE VIEW mine WITH (security_invoker = off) AS SELECT id FROM t;\n",
+        SAFE + "CREATE VIEW mine AS SELECT id FROM t;\n",
+        "view app.mine (sql/m/001_test.sql:6): runs with its owner's rights"),
 }
+OPT_IN = {"security_definer_view", "security_definer_function", "security_definer_function_search_path"}
+
+
+def without_acceptance(rule_name: str, sql_text: str, schema: str) -> list:
+    """What the program would declare for `sql_text` if its acceptances (and, for the search_path
+    rule, the function's SET search_path) were not there: what the parser refuses."""
+    stripped = []
+    for d in declared_from_sql(sql_text, schema):
+        inputs = {k: v for k, v in d.inputs.items() if k != "accepted"}
+        if rule_name == "security_definer_function_search_path" and "definition" in inputs:
+            inputs["definition"] = inputs["definition"].replace(" SET search_path TO 'pg_catalog', 'auth'", "")
+        stripped.append(replace(d, inputs=inputs))
+    return stripped
 
 
 def findings(rule_name: str, sql_text: str, schema: str = "app") -> list[str]:
@@ -91,7 +111,10 @@ def findings(rule_name: str, sql_text: str, schema: str = "app") -> list[str]:
 @pytest.mark.parametrize("rule_name", sorted(CASES))
 def test_rule_reports_the_failing_module_and_passes_the_fixed_one(rule_name):
     schema, failing, passing, words = CASES[rule_name]
-    reported = findings(rule_name, failing, schema)
+    if rule_name in OPT_IN:
+        reported = run_rule(BY_NAME[rule_name], policy_resources(without_acceptance(rule_name, failing, schema)))
+    else:
+        reported = findings(rule_name, failing, schema)
     assert len(reported) == 1, reported
     assert words in reported[0]
     assert " Fix: " in reported[0]
@@ -108,9 +131,11 @@ def test_an_index_identical_to_a_constraints_index_is_a_duplicate():
 def test_every_rule_has_cases_and_the_levels_the_parser_knows():
     assert set(CASES) | {"anon_grants", "unapproved_hazard"} == set(BY_NAME)
     advisory = {r.name for r in RULES if r.level == EnforcementLevel.ADVISORY}
-    mandatory = {r.name for r in RULES if r.level == EnforcementLevel.MANDATORY}
+    mandatory = {r.name for r in RULES if r.level == EnforcementLevel.MANDATORY and not r.opt_in}
+    opt_in = {r.name for r in RULES if r.level == EnforcementLevel.MANDATORY and r.opt_in}
     assert advisory == set(ADVISORY_RULES)
     assert mandatory == MANDATORY_RULES
+    assert opt_in == set(OPT_IN_RULES)
     issue_mandatory = {"rls_disabled_in_public", "rls_disabled", "policy_exists_rls_disabled", "rls_policy_always_true"}
     assert issue_mandatory <= mandatory
     assert [p.name for p in POLICIES] == [r.name for r in RULES]
@@ -127,6 +152,21 @@ def test_an_advisory_finding_is_accepted_with_a_reason_and_says_how():
     # An acceptance answers one rule on one object only.
     other = accepted + "CREATE TABLE u (id uuid PRIMARY KEY);\nALTER TABLE u ENABLE ROW LEVEL SECURITY;\n"
     assert [m.split(" (")[0] for m in findings("rls_enabled_no_policy", other)] == ["table app.u"]
+
+
+def test_an_opt_in_finding_is_reported_unless_its_sql_accepts_it_with_a_reason():
+    """A view with its owner's rights: mandatory, unless the SQL file accepts it (which the parser
+    requires); the message says how."""
+    accepted = CASES["security_definer_view"][1]
+    reported = run_rule(BY_NAME["security_definer_view"],
+                        policy_resources(without_acceptance("security_definer_view", accepted, "app")))
+    assert reported[0].endswith("accept it above the CREATE VIEW statement: "
+                                "`-- pgstack: accept security_definer_view: <reason>`.")
+    assert findings("security_definer_view", accepted) == []
+    # The search_path rule has no opt-in: its finding says nothing of accepting.
+    reported = run_rule(BY_NAME["security_definer_function_search_path"], policy_resources(
+        without_acceptance("security_definer_function_search_path", DEFINER, "app")))
+    assert "accept" not in reported[0]
 
 
 def test_mandatory_findings_say_nothing_of_accepting():

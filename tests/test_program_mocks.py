@@ -116,7 +116,8 @@ def _default_privileges(monitor, schemas=("public", "auth")) -> set:
             if r["inputs"]["schema"] in schemas}
 
 
-ALL_TABLE = ("DELETE", "INSERT", "REFERENCES", "SELECT", "TRIGGER", "TRUNCATE", "UPDATE")
+# `[all]` on tables: every privilege but TRIGGER (settings/access.py ALL).
+ALL_TABLE = ("DELETE", "INSERT", "REFERENCES", "SELECT", "TRUNCATE", "UPDATE")
 WRITE = ("DELETE", "INSERT", "SELECT", "UPDATE")
 TRACKING_OWNED = tuple(sorted(TRACKING_TABLES - {"leads"}))
 
@@ -172,6 +173,7 @@ def test_tenant_modules_are_granted_to_authenticated_and_never_to_anon(declared,
 
 def test_prod_roles_memberships_and_grants(declared):
     monitor = declared("prod")
+    assert ("pgstack_owner", "schema", "extensions", (), ("USAGE",)) in _grants(monitor, ("extensions",))
     # Supabase's roles exist there: none is declared, only referred to.
     assert _roles(monitor) == {
         "pgstack_owner": {"login": False},
@@ -224,6 +226,13 @@ BAD_CONFIG = [
      r"pgstack:grants\[0\]\.tables\[1\]: privilege 'execute' does not exist for tables"),
     ({"pgstack:grants": '[{"module": "tracking", "role": "developer", "schema": ["select"]}]'},
      r"pgstack:grants\[0\]\.schema\[0\]: privilege 'select' does not exist for schema"),
+    # TRIGGER lets the grantee run code as whoever writes the table: only with a written reason.
+    ({"pgstack:grants": '[{"module": "tracking", "role": "developer", "tables": ["select", "trigger"]}]'},
+     r"pgstack:grants\[0\]\.tables: TRIGGER lets developer attach its own functions .* add `trigger_reason: "),
+    ({"pgstack:grants": '[{"module": "tracking", "role": "developer", "tables": ["trigger"], "trigger_reason": " "}]'},
+     r"pgstack:grants\[0\]\.trigger_reason: must say why developer needs TRIGGER"),
+    ({"pgstack:grants": '[{"module": "tracking", "role": "developer", "tables": ["all"], "trigger_reason": "audit"}]'},
+     r"pgstack:grants\[0\]\.trigger_reason: is only read with `trigger` in tables"),
     ({"pgstack:roles": '[{"name": "app", "login": true}]'},
      r"pgstack:roles\[0\]\.password: login role app needs a password"),
     ({"pgstack:roles": f'[{DEVELOPER}, {{"name": "app", "login": true, "password": {{"secret": "app_password"}}}}]'},
@@ -243,6 +252,22 @@ def test_bad_access_config_fails_before_any_resource(config, message):
     with pytest.raises(ConfigError, match=message):
         run_program("dev", config, monitor)
     assert monitor.registrations == []
+
+
+@pytest.mark.parametrize("stack, schema", [("dev", None), ("prod", "extensions")])
+def test_extensions_go_where_the_target_keeps_them(stack, schema):
+    """On Supabase in schema `extensions` (its linter's extension_in_public), where the owner gets
+    USAGE (test_prod_roles_memberships_and_grants); on plain PostgreSQL where PostgreSQL puts them."""
+    extensions = {r["inputs"]["name"]: r["inputs"].get("schema") for r in of_type(run_program(stack), ":Extension")}
+    assert extensions == {"vector": schema, "pgcrypto": schema} if stack == "prod" else {"vector": None}
+
+
+def test_trigger_is_granted_only_by_name_and_with_a_reason():
+    grants = '[{"module": "tracking", "role": "developer", "schema": ["usage"], "tables": ["select", "trigger"], ' \
+             '"trigger_reason": "the audit tool attaches its own triggers"}]'
+    monitor = run_program("dev", {"pgstack:grants": grants})
+    assert ("developer", "table", "public", TRACKING_OWNED, ("SELECT", "TRIGGER")) in _grants(monitor)
+    assert ("pgstack_owner", "developer", "public", "table", ("SELECT", "TRIGGER")) in _default_privileges(monitor)
 
 
 def test_bad_config_names_the_key():
@@ -293,3 +318,42 @@ def test_objects_wait_for_the_enum_types_they_may_use(tmp_path):
     assert urn["base/public.tier"] in depends["more/shop.orders"]
     table = next(r for r in of_type(monitor, ":Table") if r["name"] == "shop/shop.orders")
     assert [c["type"] for c in table["inputs"]["columns"]] == ["integer", "tier", "state"]
+
+
+VIEW_MODULES = {
+    "scratch": {"001_t.sql": "CREATE TABLE t (id integer PRIMARY KEY);\nCREATE VIEW v AS SELECT id FROM t;\n"},
+    "report": {"001_views.sql": "CREATE VIEW over_t AS SELECT id FROM scratch.t;\n"
+                                "CREATE VIEW over_v AS SELECT id FROM scratch.v;\n"},
+}
+
+
+def test_a_view_waits_for_the_tables_and_views_of_earlier_modules_it_reads(tmp_path):
+    """Issue 10 item 7: a view over an earlier module's table failed with `relation "scratch.t"
+    does not exist`: it had no dependency on that table's resource, so the engine could create it
+    first."""
+    for module, files in VIEW_MODULES.items():
+        (tmp_path / "sql" / module).mkdir(parents=True)
+        for name, text in files.items():
+            (tmp_path / "sql" / module / name).write_text(text)
+    modules = [{"name": "scratch", "schema": "scratch"}, {"name": "report", "schema": "report"}]
+    monitor = run_program("dev", {"pgstack:modules": json.dumps(modules), "pgstack:grants": "[]"},
+                          sql_root=tmp_path / "sql")
+    urn = {r["name"]: r["urn"] for r in monitor.registrations}
+    depends = {r["name"]: r["dependencies"] for r in monitor.registrations}
+    assert urn["scratch/scratch.t"] in depends["report/report.over_t"]
+    assert urn["scratch/scratch.v"] in depends["report/report.over_v"]
+    assert urn["scratch/scratch.t"] in depends["scratch/scratch.v"]
+    views = {r["name"]: r["inputs"]["definition"] for r in of_type(monitor, ":View")}
+    assert all("WITH (security_invoker = true)" in d for d in views.values()), views
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_schemas_and_extensions_wait_for_the_deployers_membership_in_the_owner(declared, stack):
+    """Issue 10 item 7: where the deploying user is no superuser (Supabase's postgres),
+    `ALTER SCHEMA ... OWNER TO pgstack_owner` needs its membership in the owner first."""
+    monitor = declared(stack)
+    membership = next(r["urn"] for r in of_type(monitor, "grantRole:GrantRole")
+                      if r["inputs"]["grantRole"] == "pgstack_owner")
+    schemas = of_type(monitor, "schema:Schema") + of_type(monitor, "extension:Extension")
+    assert schemas
+    assert all(membership in r["dependencies"] for r in schemas), [r["name"] for r in schemas]

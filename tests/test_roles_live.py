@@ -198,7 +198,7 @@ def test_a_table_added_later_gets_the_default_privileges(dev, db, database):
 @pytest.fixture(scope="module")
 def prod_deployed(pg_server):
     """The prod stack up once for this module on a database prepared like a Supabase project:
-    API roles and auth.uid() exist, and the site's leads table exists, owned by the connecting
+    API roles, auth.uid() and schema extensions exist, and the site's leads table exists, owned by the connecting
     user. Then one row in each tracking table."""
     database = new_database(pg_server)
     with psycopg.connect(**database, autocommit=True) as db:
@@ -206,6 +206,9 @@ def prod_deployed(pg_server):
             db.execute(f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN{extra}; "
                        "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
         db.execute("CREATE SCHEMA auth")
+        # Supabase keeps extensions there; the prod stack installs its own there too.
+        db.execute("CREATE SCHEMA extensions")
+        db.execute("GRANT USAGE ON SCHEMA extensions TO anon, authenticated, service_role")
         for function in parse_module("auth", "auth", AUTH_SQL_DIR, DeclaredTables()).functions:
             db.execute(function.definition)
         db.execute("GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role")

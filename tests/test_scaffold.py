@@ -149,7 +149,7 @@ def test_a_view_comes_with_every_table_it_reads(seed_db, db, tmp_path):
     assert (both.returncode, both.stderr) == (0, "")
     assert file_order(tmp_path / "b" / "crm") == ["001_clients.sql", "002_lead_memory.sql", "003_client_leads.sql"]
     view = parsed(tmp_path / "b" / "crm", "public").views[0]
-    assert (view.name, view.tables) == ("client_leads", ["clients", "lead_memory"])
+    assert (view.name, view.reads) == ("client_leads", [("public", "clients"), ("public", "lead_memory")])
     assert "WITH (security_invoker = true)" in view.definition
     refused = scaffold(seed_db, tmp_path / "c", "--schema", "public", "--tables", "client_leads", "--module", "crm")
     assert refused.returncode == 2 and "--tables: public.client_leads: it is a view" in refused.stderr
@@ -410,6 +410,10 @@ def test_what_cannot_be_expressed_is_listed_with_its_reason(database, db, tmp_pa
         "policy thing_all on odd.thing": "comments on policies are not supported",
         "function odd.refuse()": "comments on functions are not supported",
         "view odd.thing_names": "comments on views are not supported",
+        # The file runs it with the caller's rights, as the parser gives every view.
+        "view odd.thing_names: it runs with its owner's rights (no security_invoker)":
+            "if it must keep its owner's, write `WITH (security_invoker = false)` with `-- pgstack: accept "
+            "security_definer_view: <reason>` above it",
         "trigger thing_names_write on odd.thing_names": "triggers on views are not supported",
         "table odd.hen": "REPLICA IDENTITY is not supported",
         "table odd.child": "it inherits from thing",

@@ -1,5 +1,6 @@
-"""Annotations in SQL comments: a reviewer's written acceptance of an advisory finding, or
-approval of a hazardous change.
+"""Annotations in SQL comments: a reviewer's written acceptance of an advisory finding or of
+an opt-in rule (a view or function that runs with its owner's rights), or approval of a
+hazardous change.
 
     -- pgstack: accept auth_rls_initplan: <why this finding is acceptable here,
     --   continued on the next lines, each indented by two spaces after the -->
@@ -47,15 +48,24 @@ ADVISORY_RULES = {
     "duplicate_index": "index",
     "function_search_path_mutable": "function",
 }
+# Opt-in rules: code that runs with its owner's rights, whom row level security does not bind.
+# The parser refuses it unless the statement accepts the rule with a written reason (a view
+# `WITH (security_invoker = false)`, a SECURITY DEFINER function); the policy pack reports it as
+# mandatory unless accepted.
+OPT_IN_RULES = {
+    "security_definer_view": "view",
+    "security_definer_function": "function",
+}
 # Mandatory rules are fixed, never accepted.
 MANDATORY_RULES = frozenset({
     "rls_disabled_in_public", "rls_disabled", "policy_exists_rls_disabled", "rls_policy_always_true",
-    "rls_references_user_metadata", "security_definer_view", "security_definer_function_search_path",
-    "anon_grants", "unapproved_hazard",
+    "rls_references_user_metadata", "security_definer_function_search_path", "anon_grants",
+    "unapproved_hazard",
 })
+ACCEPTABLE_RULES = {**ADVISORY_RULES, **OPT_IN_RULES}
 
 STATEMENT_KINDS = {"table": "CREATE TABLE (or an ALTER TABLE or COMMENT ON of it)", "policy": "CREATE POLICY",
-                   "index": "CREATE INDEX", "function": "CREATE FUNCTION"}
+                   "index": "CREATE INDEX", "function": "CREATE FUNCTION", "view": "CREATE VIEW"}
 
 
 @dataclass(frozen=True)
@@ -101,9 +111,10 @@ def _acceptance(src: SourceText, offset: int, body: str) -> list[Acceptance]:
     rule, reason = rule.strip(), reason.strip()
     if rule in MANDATORY_RULES:
         raise SqlModelError(src.name, line, f"{rule} is a mandatory rule: fix the finding, it cannot be accepted")
-    if rule not in ADVISORY_RULES:
-        raise SqlModelError(src.name, line, f"no advisory rule is named {rule!r} (advisory rules: "
-                                            f"{', '.join(sorted(ADVISORY_RULES))})")
+    if rule not in ACCEPTABLE_RULES:
+        raise SqlModelError(src.name, line, f"no rule that can be accepted is named {rule!r} (advisory rules: "
+                                            f"{', '.join(sorted(ADVISORY_RULES))}; opt-in rules: "
+                                            f"{', '.join(sorted(OPT_IN_RULES))})")
     if not colon or not reason:
         raise SqlModelError(src.name, line, f"accepting {rule} needs a written reason: `{GRAMMAR}`")
     return [Acceptance(rule, reason, line)]
@@ -148,7 +159,7 @@ def accept(src: SourceText, kind: str, what: str, found: list[Acceptance],
     for acceptance in found:
         if acceptance.approval or acceptance.rename:
             continue
-        expected = ADVISORY_RULES[acceptance.rule]
+        expected = ACCEPTABLE_RULES[acceptance.rule]
         if expected != kind:
             raise SqlModelError(src.name, acceptance.line,
                                 f"{acceptance.rule} findings are about a {expected}: put the annotation above "

@@ -82,7 +82,7 @@ class Table:
     # (schema, name) of the enum types its columns use, for the program's dependencies (not an input).
     enum_types: list[tuple[str, str]] = field(default_factory=list)
     # Advisory findings of the policy pack accepted in the SQL file: {rule: reason}
-    # (model/annotations.py). The same on indexes, policies and functions.
+    # (model/annotations.py). The same on indexes, policies, functions and views.
     accepted: dict[str, str] | None = None
     # Hazards approved in the SQL file for this object's changes: {hazard: reason}
     approved: dict[str, str] | None = None
@@ -208,13 +208,16 @@ class View:
     schema: str
     name: str
     source: str
-    definition: str  # canonical CREATE OR REPLACE VIEW
-    tables: list[str] = field(default_factory=list)  # module tables it reads, for ordering
+    definition: str  # canonical CREATE OR REPLACE VIEW, WITH (security_invoker = true) unless accepted
+    # The stack's tables and views it reads, (schema, name), this module's or an earlier one's:
+    # the view resource waits for them.
+    reads: list[tuple[str, str]] = field(default_factory=list)
+    accepted: dict[str, str] | None = None
     approved: dict[str, str] | None = None  # hazards approved in the SQL file
 
     def inputs(self) -> dict:
         data = _clean(asdict(self))
-        data.pop("tables")
+        data.pop("reads")
         return data
 
 

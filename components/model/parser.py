@@ -15,6 +15,7 @@ from pglast import parser as pg_parser
 from pglast.enums import AlterTableType, ConstrType, ObjectType, RoleSpecType, SortByDir, SortByNulls
 from pglast.stream import RawStream
 
+from . import rights
 from .annotations import Acceptance, accept, acceptances, approve
 from .declared import DeclaredTables
 from .errors import SourceText, SqlModelError, read_source
@@ -227,6 +228,7 @@ class ModuleParser:
                 self._rename(statement.node, statement.offset, renames)
             if len(renames) < len(accepted):
                 self._accept(src, statement.node, [a for a in accepted if not a.rename])
+            self._check_opt_ins(statement.node)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -368,6 +370,35 @@ class ModuleParser:
         accepted = accept(src, kind, what, found, getattr(target, "accepted", None))
         if target is not None and hasattr(target, "accepted"):
             target.accepted = accepted
+
+    def _check_opt_ins(self, stmt) -> None:
+        """A view that runs with its owner's rights and a SECURITY DEFINER function exist only
+        where their statement accepts that with a reason (model/rights.py); an acceptance of
+        what the statement does not do is stale."""
+        target: View | Function
+        if isinstance(stmt, ast.ViewStmt):
+            target = self.module.views[-1]
+            rule, what = "security_definer_view", f"view {target.schema}.{target.name}"
+            as_owner = rights.security_invoker(stmt) is False
+            problem = (f"{what} sets security_invoker = false: it would read its tables with the rights of its "
+                       f"owner, whom row level security does not bind, so every caller would see every row. "
+                       f"Leave the option out (a view runs with the caller's rights by default)")
+            stale = f"{what} runs with the caller's rights (security_invoker)"
+        elif isinstance(stmt, ast.CreateFunctionStmt):
+            target = self.module.functions[-1]
+            rule, what = "security_definer_function", f"function {target.schema}.{target.name}({target.arguments})"
+            as_owner = rights.function_rights(stmt)[0]
+            problem = (f"{what} is SECURITY DEFINER: it runs with the rights of its owner, whom row level "
+                       f"security does not bind. Make it SECURITY INVOKER (the default)")
+            stale = f"{what} is not SECURITY DEFINER"
+        else:
+            return
+        accepted = target.accepted or {}
+        if as_owner and rule not in accepted:
+            raise self.error(f"{problem}; or, if it must, say why above the statement: "
+                             f"`-- pgstack: accept {rule}: <reason>`")
+        if rule in accepted and not as_owner:
+            raise self.error(f"`-- pgstack: accept {rule}` accepts nothing here: {stale}; remove the annotation")
 
     # --- statements --------------------------------------------------------------------------
 
@@ -808,6 +839,12 @@ class ModuleParser:
         if not self._claim(("function", name, arguments)):
             raise self.error(f"function {name}({arguments}) is declared twice")
         returns = self._type(stmt.returnType)[0] if stmt.returnType else "void"
+        definer, fixed_path = rights.function_rights(stmt)
+        if definer and not fixed_path:
+            raise self.error(f"function {name}({arguments}) is SECURITY DEFINER and does not fix its search_path: "
+                             f"any caller could put their own functions or operators first in the path and have "
+                             f"them run with its owner's rights. Add `SET search_path = ''` and schema-qualify what "
+                             f"it uses (or `SET search_path = pg_catalog, <schema>`)")
         self.module.functions.append(Function(
             schema=self.module.schema, name=name, source=self.here(), arguments=arguments,
             returns=returns, definition=deparse(stmt),
@@ -839,18 +876,40 @@ class ModuleParser:
         name = self._own_name(view, "view")
         self._claim_relation_name(name, view)
         self._claim_type_name(name, view)
-        tables = []
+        try:
+            rights.run_as_invoker(stmt)
+        except ValueError as exc:
+            raise self.error(f"view {name}: {exc}") from None
+        reads = []
+        ctes = {c.ctename for c in walk(stmt.query) if isinstance(c, ast.CommonTableExpr)}
         for node in walk(stmt.query):
-            # Other unqualified names may be CTEs; a truly missing table fails at apply.
-            if isinstance(node, ast.RangeVar) and not node.schemaname and self.module.table(filled(node.relname)):
-                node.schemaname = self.module.schema
-                tables.append(filled(node.relname))
+            if not isinstance(node, ast.RangeVar) or node.catalogname or (not node.schemaname and node.relname in ctes):
+                continue
+            found = self._relation_read(node)
+            if found is not None:
+                reads.append(found)
         view.schemaname = self.module.schema
         stmt.replace = True
         self.module.views.append(View(
             schema=self.module.schema, name=name, source=self.here(), definition=deparse(stmt),
-            tables=sorted(set(tables)),
+            reads=sorted(set(reads)),
         ))
+
+    def _relation_read(self, node: ast.RangeVar) -> tuple[str, str] | None:
+        """The stack's table or view a view's FROM names, this module's or an earlier module's;
+        a name of this module's is qualified with its schema, whatever the search path says.
+        Other names (a CTE, a table outside the stack) are left as written: validation at
+        preview finds a missing one."""
+        name = filled(node.relname)
+        if node.schemaname:
+            return (node.schemaname, name) if self.known.relation(node.schemaname, name) else None
+        own = self.module.table(name) is not None or any(v.name == name for v in self.module.views)
+        if own or self.known.relation(self.module.schema, name):
+            node.schemaname = self.module.schema  # the first schema of the provider's search path
+            return self.module.schema, name
+        if self.known.relation("public", name):  # the next one
+            return "public", name
+        return None
 
 
 def parse_module(name: str, schema: str, folder: Path, known: DeclaredTables,

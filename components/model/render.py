@@ -162,6 +162,12 @@ def drop_trigger(trigger: dict) -> sql.Composable:
         sql.Identifier(trigger["name"]), qualified(trigger["schema"], trigger["table"]))
 
 
+def revoke_trigger(grant: dict) -> sql.Composable:
+    """REVOKE TRIGGER ON the table from a role ({schema, table, role}; role `public`: PUBLIC)."""
+    role = sql.SQL("PUBLIC") if grant["role"] == "public" else sql.Identifier(grant["role"])
+    return sql.SQL("REVOKE TRIGGER ON TABLE {} FROM {}").format(qualified(grant["schema"], grant["table"]), role)
+
+
 def drop_view(view: dict) -> sql.Composable:
     return sql.SQL("DROP VIEW IF EXISTS {}").format(qualified(view["schema"], view["name"]))
 

@@ -168,6 +168,10 @@ class CatalogObjectProvider(ResourceProvider):
             return []
         raise AlreadyExists(self.kind, self.object_id(new), new.get("source", "unknown source"))
 
+    def before_steps(self, cur, props: dict, steps: list[Step]) -> None:
+        """Check, in the transaction and as the deploying user, what must hold before `steps`
+        run (nothing, by default; sample data and data migrations refuse undeclared triggers)."""
+
     def plan_towards(self, recorded: dict | None, live: dict | None, new: dict) -> list[Step]:
         """The steps from what the database holds to `new`: `live` is the catalog's view of the
         object (None: it does not exist), `recorded` what this tool last applied to it (None:
@@ -379,6 +383,7 @@ class CatalogObjectProvider(ResourceProvider):
             steps = self._plan_live(cur, new, recorded)
             self._refuse(new, steps, approved)
             lead = _leading_transactional(steps)
+            self.before_steps(cur, new, steps[:lead])
             self._run(cur, new, steps[:lead], local=True)
             if lead == len(steps):
                 applied = self.fingerprints(new, type(self).introspect(cur, new) or {})

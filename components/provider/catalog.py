@@ -20,6 +20,7 @@ from typing import Any
 from psycopg import Cursor
 
 from ..model.objects import extends_only
+from . import trigger_guard
 
 # The name filters below: %(name)s NULL means every object of the schema.
 TABLES = """
@@ -87,7 +88,7 @@ WHERE n.nspname = %(schema)s AND NOT t.tgisinternal
 """
 
 VIEWS = """
-SELECT c.relname, pg_get_viewdef(c.oid), pg_get_userbyid(c.relowner)
+SELECT c.relname, pg_get_viewdef(c.oid), pg_get_userbyid(c.relowner), c.reloptions
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %(schema)s AND (%(name)s::name IS NULL OR c.relname = %(name)s::name) AND c.relkind = 'v'
 """
@@ -161,6 +162,9 @@ def _table_rows(cur: Cursor, schema: str, inputs: dict | None) -> Rows:
             tables[name]["columns"].append(column)
         for name, *constraint in cur.execute(CONSTRAINTS, params).fetchall():
             tables[name]["constraints"].append(constraint)
+        for name, code in trigger_guard.code_rows(cur, schema, [inputs["name"]] if inputs else None).items():
+            if name in tables:
+                tables[name]["code"] = code
     return tables
 
 
@@ -184,7 +188,19 @@ def _table_live(rows: dict | None, inputs: dict) -> dict | None:
         live["partition_by"] = (str(partition_by), partition_by)
         if "owner" in inputs:
             live["owner"] = (owner, owner)
+            live.update(_foreign_code(rows.get("code", {}), inputs))
     return live
+
+
+def _foreign_code(code: dict, inputs: dict) -> dict:
+    """Triggers and TRIGGER privileges on a table the stack creates (and its partitions) that
+    the stack did not declare: drift, which the next `up` removes (trigger_guard.py)."""
+    schema, name = inputs["schema"], inputs["name"]
+    declared = [dict(t, table=name) for t in inputs.get("triggers", [])]
+    triggers = trigger_guard.foreign_triggers(schema, code.get("triggers", []), declared)
+    grantees = trigger_guard.foreign_grantees(schema, code.get("grantees", []), inputs.get("trigger_grantees", []))
+    return {"foreign_triggers": (str(triggers), triggers or None),
+            "trigger_privileges": (str(grantees), grantees or None)}
 
 
 table = Kind(_table_rows, lambda inputs: inputs["name"], _table_live)
@@ -278,9 +294,23 @@ trigger = Kind(
     lambda cur, schema, inputs: {(row[0], row[1]): row[2:]
                                  for row in cur.execute(TRIGGERS, _params(schema, inputs, table=""))},
     lambda inputs: (inputs.get("table"), inputs["name"]), _definition_live)
+
+
+def _view_live(row: tuple | None, inputs: dict) -> dict | None:
+    """pg_get_viewdef() is the query alone: the options (security_invoker) are read beside it, so
+    a view turned to its owner's rights by hand shows as drift."""
+    if row is None:
+        return None
+    definition, owner, options = row
+    live = _definition_live((definition, owner), inputs) or {}
+    options = sorted(options or []) or None
+    live["options"] = (str(options), options)
+    return live
+
+
 view = Kind(
     lambda cur, schema, inputs: {row[0]: row[1:] for row in cur.execute(VIEWS, _params(schema, inputs))},
-    lambda inputs: inputs["name"], _definition_live)
+    lambda inputs: inputs["name"], _view_live)
 
 
 # --- sample data ---------------------------------------------------------------------------------

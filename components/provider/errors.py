@@ -24,6 +24,10 @@ class HazardRefused(ProviderError):
             f"pgstack:safety allow_hazards: [{', '.join(names)}].")
 
 
+class ForeignTriggers(ProviderError):
+    """Triggers the stack did not declare sit on tables the deployer is about to write."""
+
+
 class AlreadyExists(ProviderError):
     """The object exists, and this tool did not make it: taking it over is adoption."""
 

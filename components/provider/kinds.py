@@ -94,7 +94,8 @@ class TableProvider(CatalogObjectProvider):
         return super()._plan_live(cur, new, recorded)
 
     def plan_update(self, old, new):
-        return plan.alter_table(old, new, self._safety.online_changes)
+        # What `read` found that the stack did not declare goes first (trigger_guard.py).
+        return plan.remove_foreign_code(old) + plan.alter_table(old, new, self._safety.online_changes)
 
     def plan_delete(self, props):
         return plan.drop_table(props)
@@ -129,7 +130,8 @@ class TableProvider(CatalogObjectProvider):
             # Columns and constraints the resource never declared are not reported: another
             # module may own them (a module that extends this table adds its own columns).
             result[collection] = items
-        for key in ("comment", "rls_enabled", "rls_forced", "partition_by", "owner"):
+        for key in ("comment", "rls_enabled", "rls_forced", "partition_by", "owner", "foreign_triggers",
+                    "trigger_privileges"):
             if key in live and applied.get(key) != live[key][0]:
                 result[key] = live[key][1]
         return result

@@ -12,7 +12,8 @@ instead of silently changing only the rows a policy lets through.
 A batched migration runs each statement on its own, again and again, each run its own
 transaction, until it changes no row; the journal says it is done only after the last batch,
 so an interrupted backfill resumes on the next `up` (its statements pick only rows still to
-do). To stop a statement that never converges, the batches of an UPDATE or DELETE are capped
+do). Each batch is checked for foreign triggers first, as sample_data.py checks its one
+transaction (trigger_guard.py). To stop a statement that never converges, the batches of an UPDATE or DELETE are capped
 at one more than the rows its table had when it started.
 
 An applied migration whose statements change is refused at preview (diff), naming the file,
@@ -26,7 +27,7 @@ from pulumi.dynamic import DiffResult
 from pulumi.runtime.rpc import contains_unknowns
 
 from ..settings import NAMESPACE
-from . import journal
+from . import journal, trigger_guard
 from .errors import BatchDoesNotConverge, MigrationChanged
 from .sample_data import SampleDataProvider, dml_steps
 
@@ -105,15 +106,18 @@ class MigrationProvider(SampleDataProvider):
                 cap = row[0] + 1 if row else None
             batches = 0
             while True:
-                super()._execute(cur, props, step)
+                # Each batch in its own transaction, checked first like any DML the deployer runs.
+                with cur.connection.transaction():
+                    trigger_guard.refuse_foreign_triggers(cur, props, self._where(props))
+                    super()._execute(cur, props, step)
                 batches += 1
                 if cur.rowcount == 0:
                     return
                 if cap is not None and batches > cap:
                     raise BatchDoesNotConverge(
-                        f"{self.kind} {self.object_id(props)} ({props.get('source', 'unknown source')}): "
-                        f"{step.description}: batch {batches} still changed {cur.rowcount} rows, more batches than "
-                        f"the table had rows: the statement does not converge (its WHERE must leave out the rows "
-                        f"it has done). The batches that ran are committed; fix the migration before the next up")
+                        f"{self._where(props)}: {step.description}: batch {batches} still changed {cur.rowcount} "
+                        f"rows, more batches than the table had rows: the statement does not converge (its WHERE "
+                        f"must leave out the rows it has done). The batches that ran are committed; fix the "
+                        f"migration before the next up")
         finally:
             cur.execute("RESET row_security")

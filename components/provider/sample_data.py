@@ -4,12 +4,16 @@ Every statement runs in one transaction, as the owner of the module's tables (so
 does not bind a table's owner, lets every tenant's rows in), with the session every other kind
 gets: the stack's timeouts and search path. A failing statement rolls them all back and its
 error names the statement's file and line.
+
+Before the first one, the tables it writes are checked for triggers the stack did not declare
+(trigger_guard.py): such a trigger would run as the deploying user. Data migrations
+(migration.py) are this provider too, so the check covers them.
 """
 
 from psycopg import sql
 
 from ..model.plan import Step
-from . import catalog
+from . import catalog, trigger_guard
 from .base import CatalogObjectProvider
 
 
@@ -41,6 +45,13 @@ class SampleDataProvider(CatalogObjectProvider):
 
     def plan_towards(self, recorded, live, new):
         return self.plan_create(new)  # idempotent by construction, whatever was loaded before
+
+    def _where(self, props: dict) -> str:
+        return f"{self.kind} {self.object_id(props)} ({props.get('source', 'unknown source')})"
+
+    def before_steps(self, cur, props, steps):
+        if steps:
+            trigger_guard.refuse_foreign_triggers(cur, props, self._where(props))
 
     def delete(self, id_, props):
         """Changes nothing in the database: the sample rows stay, like any other rows of their

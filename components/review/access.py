@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from pglast import ast, parse_sql
 
+from ..model import rights
 from ..supabase import ANON, API_ROLES, AUTHENTICATED, AUTHENTICATOR, SERVICE_ROLE
 from .predicates import TRUE, combine
 from .record import Declared
@@ -94,12 +95,7 @@ class _Declared:
 
 def _security_invoker(definition: str) -> bool:
     view = parse_sql(definition)[0].stmt
-    for option in view.options or () if isinstance(view, ast.ViewStmt) else ():
-        if option.defname == "security_invoker":
-            value = option.arg
-            text = "true" if value is None else str(getattr(value, "sval", getattr(value, "ival", ""))).lower()
-            return text in ("true", "on", "yes", "1")
-    return False
+    return isinstance(view, ast.ViewStmt) and rights.security_invoker(view) is True
 
 
 def _read(declared: list[Declared]) -> _Declared:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from graphlib import CycleError, TopologicalSorter
 
 from .. import PgstackError
+from ..model.rights import SECURITY_INVOKER
 from . import statements
 from .catalog import Catalog, ColumnRow, ConstraintRow, EnumRow, FunctionRow, PolicyRow, RelationRow, TriggerRow
 
@@ -499,8 +500,15 @@ class Selector:
     def _view_files(self) -> list[ViewFile]:
         files = []
         for view in self.views:
-            result = ViewFile(relation=view)
             what = f"view {_qualified(self.schema, view.name)}"
+            options = [o for o in view.options or [] if not o.startswith(f"{SECURITY_INVOKER}=")]
+            runs_as_owner = f"{SECURITY_INVOKER}=true" not in (view.options or [])
+            result = ViewFile(relation=replace(view, options=options or None))
+            if runs_as_owner:  # the parser gives every view security_invoker unless a reason says otherwise
+                self.omit(f"{what}: it runs with its owner's rights (no security_invoker)",
+                          "the file creates it with the caller's rights, as every view; if it must keep its "
+                          "owner's, write `WITH (security_invoker = false)` with `-- pgstack: accept "
+                          "security_definer_view: <reason>` above it", result.omissions)
             if view.comment is not None:
                 self.omit(what, "comments on views are not supported", result.omissions)
             for column in self.catalog.columns:

@@ -19,6 +19,11 @@ PRIVILEGES = {
     "sequences": ("usage", "select", "update"),
     "functions": ("execute",),
 }
+# What `[all]` grants: every privilege of the kind except TRIGGER. A role with TRIGGER on a table
+# can attach a function of its own that then runs as whoever writes the table (the deployer
+# loading sample data or migrating data included), so it is granted only by name, with a reason
+# (GrantConfig.trigger_reason).
+ALL = {kind: tuple(p for p in privileges if p != "trigger") for kind, privileges in PRIVILEGES.items()}
 GENERATE = "generate"
 DEFAULT_OWNER = "pgstack_owner"
 
@@ -91,6 +96,9 @@ class GrantConfig(Settings):
     tables: tuple[_privilege("tables"), ...] = ()  # type: ignore[valid-type]
     sequences: tuple[_privilege("sequences"), ...] = ()  # type: ignore[valid-type]
     functions: tuple[_privilege("functions"), ...] = ()  # type: ignore[valid-type]
+    # Why `role` may attach triggers to the module's tables: required with `tables: [..., trigger]`
+    # and only then (checked with the rest of the stack in stack.py, naming the key).
+    trigger_reason: str | None = None
     key: str = Field("", exclude=True)  # grants[i], set by the stack settings
 
     @model_validator(mode="before")
@@ -103,11 +111,11 @@ class GrantConfig(Settings):
     @field_validator("schema_", "tables", "sequences", "functions", mode="before")
     @classmethod
     def _all(cls, value: Any, info: ValidationInfo) -> Any:
-        """`[all]` is every privilege of the kind."""
+        """`[all]` is every privilege of the kind but TRIGGER (ALL)."""
         kind = "schema" if info.field_name == "schema_" else str(info.field_name)
         if not isinstance(value, list):
             raise ValueError(f"must be a list of privileges ({', '.join(PRIVILEGES[kind])}, or all)")
-        return list(PRIVILEGES[kind]) if [str(p).lower() for p in value] == ["all"] else value
+        return list(ALL[kind]) if [str(p).lower() for p in value] == ["all"] else value
 
     @field_validator("schema_", "tables", "sequences", "functions")
     @classmethod

@@ -153,6 +153,25 @@ def _check_grants(settings: StackSettings) -> None:
             raise ConfigError(f"{grant.key}.role", f"module {grant.module} already has a grant for {grant.role}; "
                                                    "merge them")
         seen.add((grant.module, grant.role))
+        _check_trigger(grant)
+
+
+def _check_trigger(grant: GrantConfig) -> None:
+    """TRIGGER on a table lets the grantee run its own code as whoever writes the table, the
+    deployer included: only with a written reason (the owner, who needs no grant, has it anyway)."""
+    if "trigger" not in grant.tables:
+        if grant.trigger_reason is not None:
+            raise ConfigError(f"{grant.key}.trigger_reason", "is only read with `trigger` in tables (this grant "
+                                                             f"has {', '.join(grant.tables) or 'no table privilege'})")
+        return
+    if grant.trigger_reason is None:
+        raise ConfigError(f"{grant.key}.tables", f"TRIGGER lets {grant.role} attach its own functions to module "
+                          f"{grant.module}'s tables, which then run as whoever writes them (the deployer too); "
+                          f"it is refused unless the grant says why: add `trigger_reason: \"<why {grant.role} "
+                          f"needs it>\"` to {grant.key}, or remove trigger (`[all]` never includes it)")
+    if not grant.trigger_reason.strip():
+        raise ConfigError(f"{grant.key}.trigger_reason", f"must say why {grant.role} needs TRIGGER on module "
+                                                         f"{grant.module}'s tables")
 
 
 def _check_validation(settings: StackSettings) -> None:

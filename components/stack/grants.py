@@ -22,8 +22,10 @@
   rights, the schemas; SchemaModule.prerequisites), and a GRANT ON ALL SEQUENCES also for the
   schema's tables, whose identity sequences it covers.
 - The owner's own rights (`owner_rights`, declared by StackRoles): CREATE and USAGE on schemas
-  the stack does not create (public), and REFERENCES on tables outside the stack that a foreign
-  key points at.
+  the stack does not create (public), REFERENCES on tables outside the stack that a foreign
+  key points at, and on Supabase USAGE on schema `extensions`, where Supabase installs
+  extensions (the owner creates columns of their types; without USAGE the search path silently
+  skips the schema and `vector` is not found).
 """
 
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ import pulumi
 import pulumi_postgresql as postgresql
 
 from ..settings import GrantConfig, StackSettings
+from ..supabase import EXTENSIONS_SCHEMA
 from . import resources
 from .loading import LoadedStack
 from .schema_module import SchemaModule, StackTables
@@ -71,6 +74,10 @@ def owner_rights(settings: StackSettings, stack: LoadedStack, owner: pulumi.Inpu
         resources.append(postgresql.Grant(
             f"{settings.owner_role} on schema {schema}", database=database, role=owner, schema=schema,
             object_type="schema", privileges=["CREATE", "USAGE"], opts=opts))
+    if settings.target == "supabase":
+        resources.append(postgresql.Grant(
+            f"{settings.owner_role} on schema {EXTENSIONS_SCHEMA}", database=database, role=owner,
+            schema=EXTENSIONS_SCHEMA, object_type="schema", privileges=["USAGE"], opts=opts))
     external: dict[str, set[str]] = {}
     for loaded in stack.modules:
         for table in loaded.module.tables:

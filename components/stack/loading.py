@@ -8,7 +8,7 @@ auth.jwt()) comes first.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..model.declared import DeclaredTables
@@ -19,7 +19,7 @@ from ..model.partitions import monthly_key_problem
 from ..model.retention import Retention, load_retention
 from ..model.sample_data import SAMPLE_FOLDER, SampleData, load_sample_data, sample_files
 from ..settings import ConfigError, GrantConfig, ModuleConfig, StackSettings
-from ..supabase import API_ROLES, AUTH_MODULE, AUTH_SCHEMA, AUTH_SQL_DIR
+from ..supabase import API_ROLES, AUTH_MODULE, AUTH_SCHEMA, AUTH_SQL_DIR, EXTENSIONS_SCHEMA
 
 SUPABASE_AUTH = ModuleConfig.model_validate({"name": AUTH_MODULE, "schema": AUTH_SCHEMA, "create_schema": True})
 # What Supabase grants on its auth helpers, granted the same way on plain PostgreSQL.
@@ -73,14 +73,18 @@ def check_partitions(config: ModuleConfig, module: Module) -> None:
                                             f"partitions use; rename it")
 
 
-def installed_extensions(config: ModuleConfig, module: Module) -> tuple[Extension, ...]:
-    """The module's extensions, without those the stack config says this stack does not install."""
+def installed_extensions(config: ModuleConfig, module: Module, target: str) -> tuple[Extension, ...]:
+    """The module's extensions, without those the stack config says this stack does not install.
+    On Supabase one whose file names no schema goes in `extensions`, as Supabase installs them
+    (its linter's extension_in_public); elsewhere where PostgreSQL puts it (public)."""
     declared = {e.name for e in module.extensions}
     for j, name in enumerate(config.skip_extensions):
         if name not in declared:
             raise ConfigError(f"{config.key}.skip_extensions[{j}]", f"module {module.name} does not declare "
                               f"extension {name} (it declares: {', '.join(sorted(declared)) or 'none'})")
-    return tuple(e for e in module.extensions if e.name not in config.skip_extensions)
+    default = EXTENSIONS_SCHEMA if target == "supabase" else None
+    return tuple(replace(e, schema=e.schema or default) for e in module.extensions
+                 if e.name not in config.skip_extensions)
 
 
 def load_sample(config: ModuleConfig, folder: Path, module: Module, display_root: Path) -> SampleData | None:
@@ -109,7 +113,7 @@ def load_stack(settings: StackSettings, sql_root: Path, display_root: Path) -> L
         check_partitions(config, module)
         loaded.append(LoadedModule(
             config=config, module=module,
-            extensions=installed_extensions(config, module),
+            extensions=installed_extensions(config, module, settings.target),
             retention=tuple(load_retention(folder, module, display_root)),  # checked at preview too
             sample_data=load_sample(config, folder, module, display_root),
             migrations=tuple(load_migrations(folder, module, display_root)),

@@ -67,15 +67,17 @@ def declare(settings: StackSettings, stack: LoadedStack, config: pulumi.Config,
     tables = StackTables(stack.declared)
     components: dict[str, SchemaModule] = {}
     prerequisites = tuple(roles.resources)
+    grants = stack.grants(settings)
     for loaded in stack.modules:
+        trigger_grantees = tuple(g.role for g in grants if g.module == loaded.name and "trigger" in g.tables)
         component = SchemaModule(SchemaModuleArgs(loaded, tables, pg_provider, roles.owner, prerequisites, today,
-                                                  data_loss_accepted=settings.safety.accepts(DATA_LOSS.name)))
+                                                  data_loss_accepted=settings.safety.accepts(DATA_LOSS.name),
+                                                  trigger_grantees=trigger_grantees))
         components[loaded.name] = component
         if loaded.builtin:  # policies call auth.uid(): it must exist first
             prerequisites += tuple(component.functions.values())
 
-    StackGrants(StackGrantsArgs(settings, stack.grants(settings), stack, components, tables, roles.names,
-                                roles.owner, pg_provider))
+    StackGrants(StackGrantsArgs(settings, grants, stack, components, tables, roles.names, roles.owner, pg_provider))
 
     pulumi.export("modules", {name: c.urn for name, c in components.items()})
     pulumi.export("owner_role", roles.owner)

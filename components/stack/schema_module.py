@@ -36,6 +36,7 @@ class StackTables:
     declared: DeclaredTables
     by_name: dict[tuple[str, str], resources.Table] = field(default_factory=dict)
     enums: dict[tuple[str, str], resources.Enum] = field(default_factory=dict)
+    views: dict[tuple[str, str], resources.View] = field(default_factory=dict)
     # Per table, the resources of any module that rewrite its catalog row besides its own
     # resource: its indexes, policies, triggers and partitions, and the tables whose foreign
     # keys reference it. A GRANT on the table rewrites that row too, so it waits for them.
@@ -43,6 +44,10 @@ class StackTables:
 
     def touch(self, schema: str, name: str, resource: pulumi.Resource) -> None:
         self.touching.setdefault((schema, name), []).append(resource)
+
+    def relation(self, schema: str, name: str) -> pulumi.Resource | None:
+        """The resource of a table or view the stack declares (None: outside the stack)."""
+        return self.by_name.get((schema, name)) or self.views.get((schema, name))
 
     def output(self, schema: str, name: str) -> pulumi.Input[str]:
         """The table's `name` output when the stack declares it (a data dependency), else the
@@ -64,6 +69,9 @@ class SchemaModuleArgs:
     # Whether the stack accepts losing data (safety); else data-bearing resources are protected,
     # so removing one fails the preview before anything is touched.
     data_loss_accepted: bool = True
+    # The roles stack config grants TRIGGER on the module's tables (with a written reason): a
+    # table's read does not report theirs as drift.
+    trigger_grantees: tuple[str, ...] = ()
 
 
 class SchemaModule(pulumi.ComponentResource):
@@ -140,10 +148,16 @@ class SchemaModule(pulumi.ComponentResource):
         """What a resource that runs DML on the module's `tables` (sample data, a data migration)
         is given besides its statements: `owner`, the role it runs as, when the stack owns every
         one of them (otherwise it runs as the connecting user, who may write a table the module
-        only extends). The one place both kinds get it from."""
-        schema = self._module.schema
-        owned = all(self._args.tables.declared.owned_by_stack(schema, t) for t in tables)
-        return {"owner": self._args.owner} if owned else {}
+        only extends, and `external_tables` names those), and the triggers the stack declares on
+        them. The one place both kinds get it from."""
+        schema, declared = self._module.schema, self._args.tables.declared
+        external = sorted({t for t in tables if not declared.owned_by_stack(schema, t)})
+        # The triggers the stack declares on them: any other on a table the stack creates is
+        # refused before the first row is written (trigger_guard.py).
+        triggers = [dict(trigger, table=table) for table in sorted(set(tables) - set(external))
+                    for trigger in declared.triggers_on(schema, table)]
+        return {**({"owner": self._args.owner} if not external else {"external_tables": external}),
+                **({"triggers": triggers} if triggers else {})}
 
     def _created_as(self, schema: str, table: str) -> dict:
         """`owner` for an object on `table` when the stack owns the table, else nothing."""
@@ -185,6 +199,13 @@ class SchemaModule(pulumi.ComponentResource):
         props = table.inputs()
         props["schema"] = self.schema_name
         props.update(self._created_as(table.schema, table.name), **self._adopting(table))
+        if table.owned:
+            # What may run code on it, so that its read reports anything else (trigger_guard.py).
+            triggers = self._args.tables.declared.triggers_on(table.schema, table.name)
+            if triggers:
+                props["triggers"] = triggers
+            if self._args.trigger_grantees:
+                props["trigger_grantees"] = sorted(self._args.trigger_grantees)
         for constraint in props.get("constraints", []):
             ref = constraint.get("references")
             if ref and not (ref["schema"] == table.schema and ref["table"] == table.name):
@@ -275,12 +296,16 @@ class SchemaModule(pulumi.ComponentResource):
         return triggers
 
     def _views(self) -> dict[str, resources.View]:
+        """Each view waits for the tables and views it reads, this module's or an earlier
+        module's, and for the module's functions it may call."""
         views = {}
+        stack_tables = self._args.tables
         for view in self._module.views:
-            depends = [self.tables[t] for t in view.tables] + list(self.functions.values())
+            reads = [found for schema, name in view.reads if (found := stack_tables.relation(schema, name))]
             views[view.name] = resources.View(self._named(view.schema, view.name),
                                               dict(view.inputs(), owner=self._args.owner, **self._adopting()),
-                                              self._after(depends))
+                                              self._after(reads + list(self.functions.values())))
+            stack_tables.views[(view.schema, view.name)] = views[view.name]
         return views
 
     def _migrations(self, module_objects: list[pulumi.Resource]) -> list[pulumi.Resource]:

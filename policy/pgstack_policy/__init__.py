@@ -1,10 +1,12 @@
 """pgstack's policy pack: row-level security and schema rules over the stack's resources.
 
 Names follow Supabase's database linter (splinter, supabase/splinter lints/) where it has the
-rule, so users recognise them; unindexed_policy_columns, security_definer_function_search_path
-and anon_grants are this project's. Mandatory rules stop a preview or update; advisory ones are
-reported, and may be accepted with a written reason in the SQL file
-(components/model/annotations.py keeps the same two lists for the parser).
+rule, so users recognise them; unindexed_policy_columns, security_definer_function_search_path,
+security_definer_function and anon_grants are this project's. Mandatory rules stop a preview or
+update; advisory ones are reported. Advisory and opt-in findings (opt-in: mandatory rules on
+code that runs with its owner's rights) may be accepted with a written reason in the SQL file;
+components/model/annotations.py keeps the same three lists for the parser, which refuses an
+opt-in finding without its reason.
 
 `RULES` are plain objects: tests call each rule's policy's `validate` directly. The pack itself
 (PolicyPack, which starts a server and never returns) is built only in policy/__main__.py.
@@ -42,8 +44,10 @@ RULES = [
          definitions.function_search_path_mutable, ("Function",)),
     Rule("security_definer_function_search_path", MANDATORY, "SECURITY DEFINER functions fix their search_path.",
          definitions.security_definer_function_search_path, ("Function",)),
-    Rule("security_definer_view", MANDATORY, "Views run with the caller's rights (security_invoker).",
-         definitions.security_definer_view, ("View",)),
+    Rule("security_definer_function", MANDATORY, "SECURITY DEFINER functions are accepted with a written reason.",
+         definitions.security_definer_function, ("Function",), opt_in=True),
+    Rule("security_definer_view", MANDATORY, "Views run with the caller's rights (security_invoker), or are "
+         "accepted with a written reason.", definitions.security_definer_view, ("View",), opt_in=True),
     Rule("anon_grants", MANDATORY, "anon is granted nothing on a table no policy lets anon into.", grants.anon_grants),
     Rule("unapproved_hazard", MANDATORY, "In production, every hazard of a change (data loss included) is approved "
                                          "in the SQL file.", changes.unapproved_hazard,

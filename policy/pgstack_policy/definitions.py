@@ -30,9 +30,18 @@ def security_definer_function_search_path(function: Resource) -> Iterator[Findin
                       SEARCH_PATH_FIX)
 
 
+def security_definer_function(function: Resource) -> Iterator[Finding]:
+    options = _options(function)
+    if options is not None and options[0]:
+        yield Finding(function, "is SECURITY DEFINER: it runs with its owner's rights, which row level security "
+                                "does not bind, whoever calls it.",
+                      "make it SECURITY INVOKER (the default), so the caller's grants and policies apply.")
+
+
 def security_definer_view(view: Resource) -> Iterator[Finding]:
     definition = view.get("definition")
     if isinstance(definition, str) and not security_invoker(definition):
         yield Finding(view, "runs with its owner's rights: it reads its tables as the owner, whom row level "
                             "security does not bind, so every caller sees every row.",
-                      "create it `WITH (security_invoker = true)`, so the caller's grants and policies apply.")
+                      "leave `security_invoker = false` out (views are created `WITH (security_invoker = true)`), "
+                      "so the caller's grants and policies apply.")

@@ -114,7 +114,7 @@ def function_options(definition: str) -> tuple[bool, bool]:
     definer = fixed_path = False
     for option in _options(definition, ast.CreateFunctionStmt):
         if option.defname == "security":
-            definer = isinstance(option.arg, ast.Boolean) and bool(option.arg.boolval)
+            definer = _boolean(option.arg)
         elif option.defname == "set" and isinstance(option.arg, ast.VariableSetStmt) \
                 and option.arg.name == "search_path" and option.arg.kind is not None \
                 and option.arg.kind.name == "VAR_SET_VALUE":
@@ -122,11 +122,21 @@ def function_options(definition: str) -> tuple[bool, bool]:
     return definer, fixed_path
 
 
+def _boolean(value: object) -> bool:
+    """A boolean option's value as PostgreSQL reads it (`on`, `off` parse as a type name)."""
+    if value is None:
+        return True
+    if isinstance(value, ast.Boolean):
+        return bool(value.boolval)
+    if isinstance(value, ast.TypeName):
+        value = value.names[-1] if value.names else None
+    text = getattr(value, "sval", getattr(value, "ival", ""))
+    return str(text).lower() in TRUE_WORDS
+
+
 def security_invoker(definition: str) -> bool:
     """Whether a CREATE VIEW has WITH (security_invoker = true)."""
     for option in _options(definition, ast.ViewStmt):
         if option.defname == "security_invoker":
-            value = option.arg
-            text = "true" if value is None else str(getattr(value, "sval", getattr(value, "ival", ""))).lower()
-            return text in TRUE_WORDS
+            return _boolean(option.arg)
     return False

@@ -4,7 +4,9 @@ A rule checks one resource (its `kinds`) or the whole stack, and yields findings
 is about one object (a table, policy, index, function or view) and says where it comes from
 (its SQL file and line, the `source` input) and how to fix it. An advisory finding is not
 reported when the object's SQL file accepts it (`-- pgstack: accept <rule>: <reason>`, which
-reaches the inputs as `accepted`); a mandatory one always is.
+reaches the inputs as `accepted`); a mandatory one always is, except for an opt-in rule's
+(`opt_in`: code that runs with its owner's rights), which the SQL file may accept with a reason
+the same way, and which the project's parser refuses without one.
 """
 
 from collections.abc import Callable, Iterable
@@ -26,7 +28,7 @@ MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
 # Where an acceptance goes, by the kind of object a finding is about.
 STATEMENTS = {"Table": "CREATE TABLE", "Policy": "CREATE POLICY", "Index": "CREATE INDEX",
-              "Function": "CREATE FUNCTION"}
+              "Function": "CREATE FUNCTION", "View": "CREATE VIEW"}
 
 
 @dataclass(frozen=True)
@@ -44,16 +46,21 @@ class Rule:
     description: str
     check: Callable[..., Iterable[Finding]]  # (Resource) for a resource rule, (Stack) for a stack rule
     kinds: tuple[str, ...] = ()  # the resource kinds a resource rule reads; () for a stack rule
+    opt_in: bool = False  # a mandatory rule an object may accept with a written reason
+
+    @property
+    def acceptable(self) -> bool:
+        return self.level == ADVISORY or self.opt_in
 
     def message(self, finding: Finding) -> str:
         text = f"{finding.about.label()} ({finding.about.source}): {finding.problem} Fix: {finding.fix}"
-        if self.level == ADVISORY:
+        if self.acceptable:
             text += (f" Or, if it is right here, accept it above the {STATEMENTS[finding.about.kind or 'Table']} "
                      f"statement: `-- pgstack: accept {self.name}: <reason>`.")
         return text
 
     def reported(self, findings: Iterable[Finding]) -> list[Finding]:
-        return [f for f in findings if self.level == MANDATORY or self.name not in f.about.accepted]
+        return [f for f in findings if not self.acceptable or self.name not in f.about.accepted]
 
     def policy(self) -> Policy:
         if self.kinds:

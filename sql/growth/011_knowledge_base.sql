@@ -5,8 +5,10 @@
 --
 -- Requires pgvector (seed). Declared here, with the only table that needs it;
 -- the program creates module extensions before any table. No SCHEMA option:
--- the extension goes where the target installs it by default, and the type
--- and operator class are found through the search_path.
+-- on Supabase the program installs it in schema extensions, where Supabase
+-- keeps extensions (and where the dashboard enables pgvector), and gives the
+-- owner USAGE on that schema; on plain PostgreSQL it goes in public. Either
+-- way the type and operator class are found through the search_path.
 --
 -- Versioning (seed: "self-referencing for versioning", via
 -- previous_version_id): a new version is a new row with version + 1 and

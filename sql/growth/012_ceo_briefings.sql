@@ -4,10 +4,16 @@
 -- "Shop-based access (CEO only)". Two policies:
 --   * the shop-based policy every shop table has (see 001);
 --   * a RESTRICTIVE policy that also requires the caller's JWT to say they
---     are the shop's CEO. The claim is app_metadata.shop_role = 'ceo': on
---     Supabase app_metadata is writable only with the service role (unlike
---     user_metadata, which users edit themselves), so a user cannot grant it
---     to themselves. Restrictive policies are ANDed with the permissive one.
+--     are the CEO of the row's shop. A user may belong to several shops with
+--     a different role in each, so the claim is a map from shop to role:
+--       app_metadata.shop_roles = {"<shop_domain>": "ceo", "<other shop>": "member"}
+--     and the policy reads the entry of the row's shop_domain: the CEO of
+--     shop A who is a plain member of shop B reads A's briefings, not B's.
+--     On Supabase app_metadata is writable only with the service role
+--     (unlike user_metadata, which users edit themselves), so a user cannot
+--     grant it to themselves. Restrictive policies are ANDed with the
+--     permissive one. The map is read once per query (the sub-select), the
+--     row's entry per row.
 
 CREATE TABLE ceo_briefings (
     id                uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -56,11 +62,11 @@ CREATE POLICY ceo_briefings_shop_isolation ON ceo_briefings
 CREATE POLICY ceo_briefings_ceo_only ON ceo_briefings
     AS RESTRICTIVE
     FOR ALL TO authenticated
-    USING ((select auth.jwt()) -> 'app_metadata' ->> 'shop_role' = 'ceo')
-    WITH CHECK ((select auth.jwt()) -> 'app_metadata' ->> 'shop_role' = 'ceo');
+    USING ((select auth.jwt() -> 'app_metadata' -> 'shop_roles') ->> shop_domain = 'ceo')
+    WITH CHECK ((select auth.jwt() -> 'app_metadata' -> 'shop_roles') ->> shop_domain = 'ceo');
 
 COMMENT ON TABLE ceo_briefings IS
-    'Generated executive briefings per shop with human ratings. Shop-based RLS plus CEO only (JWT app_metadata.shop_role = ceo). Retention: 365 days on created_at (retention.yaml).';
+    'Generated executive briefings per shop with human ratings. Shop-based RLS plus CEO of the row''s shop only (JWT app_metadata.shop_roles ->> shop_domain = ceo). Retention: 365 days on created_at (retention.yaml).';
 COMMENT ON COLUMN ceo_briefings.period_start IS 'First day the briefing covers.';
 COMMENT ON COLUMN ceo_briefings.period_end IS 'Last day the briefing covers.';
 COMMENT ON COLUMN ceo_briefings.key_metrics IS 'Headline metrics, a JSON object.';

@@ -175,7 +175,7 @@ def comparable(conn: psycopg.Connection, module: Module) -> dict:
                      for f in module.functions}
         triggers = {(t.table, t.name): {"function": t.function, "definition": scratch.trigger(t.table, t.name)}
                     for t in module.triggers}
-        views = {v.name: {"definition": scratch.view(v.name), "tables": v.tables} for v in module.views}
+        views = {v.name: {"definition": scratch.view(v.name), "reads": v.reads} for v in module.views}
     return {
         "schemas": sorted(s.name for s in module.schemas),
         "extensions": sorted((e.name, e.schema) for e in module.extensions),

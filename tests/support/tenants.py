@@ -148,9 +148,13 @@ def growth_rows(shop: str, user: str) -> list[tuple[str, dict]]:
     ]
 
 
-def growth_claims(user: str, shop_role: str = "ceo") -> dict:
-    """The JWT claims of a signed-in user; ceo_briefings needs app_metadata.shop_role = ceo."""
-    return {"sub": user, "role": "authenticated", "app_metadata": {"shop_role": shop_role}}
+def growth_claims(user: str, shop_roles: dict[str, str] | None = None) -> dict:
+    """The JWT claims of a signed-in user, with their role in each shop (app_metadata.shop_roles;
+    ceo_briefings needs `ceo` for the row's shop). By default the CEO of their own shop: A's user
+    of shop A, B's of shop B."""
+    if shop_roles is None:
+        shop_roles = {SHOP_A if user == USER_A else SHOP_B: "ceo"}
+    return {"sub": user, "role": "authenticated", "app_metadata": {"shop_roles": shop_roles}}
 
 
 def seed_growth(conn) -> list[Tenant]:

@@ -57,14 +57,15 @@ def stack_statements(settings: StackSettings, stack: LoadedStack, today: date | 
 # --- what the target has before the stack --------------------------------------------------------
 
 def supabase_statements() -> list[Statement]:
-    """What a Supabase project has that the stack relies on: the `extensions` schema, the `auth`
-    schema with auth.uid(), auth.role(), auth.jwt() (the program's compatible ones), usable by
-    the API roles only."""
+    """What a Supabase project has that the stack relies on: the `extensions` schema and the
+    `auth` schema with auth.uid(), auth.role(), auth.jwt() (the program's compatible ones), usable
+    by the API roles only (supabase/postgres, migrations/db/init-scripts)."""
     source = "Supabase (components/supabase/)"
     statements = create_schema(source, EXTENSIONS_SCHEMA) + create_schema(source, AUTH_SCHEMA)
-    statements.append(Statement(source, Step(f"grant usage on schema {AUTH_SCHEMA}", sql.SQL(
-        "GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(AUTH_SCHEMA),
-                                                 sql.SQL(", ").join(sql.Identifier(r) for r in API_ROLES)))))
+    api_roles = sql.SQL(", ").join(sql.Identifier(r) for r in API_ROLES)
+    for schema in (AUTH_SCHEMA, EXTENSIONS_SCHEMA):
+        statements.append(Statement(source, Step(f"grant usage on schema {schema}", sql.SQL(
+            "GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), api_roles))))
     for function in parse_module(AUTH_MODULE, AUTH_SCHEMA, AUTH_SQL_DIR, DeclaredTables()).functions:
         statements.append(Statement(function.source, plan.create_or_replace("function", function.inputs())[0],
                                     schema=AUTH_SCHEMA))
@@ -94,12 +95,17 @@ def external_tables(stack: LoadedStack) -> dict[tuple[str, str], tuple[str, dict
 
 def outside_the_stack(settings: StackSettings, stack: LoadedStack) -> list[Statement]:
     """Stand-ins for what exists on the target outside the stack, and the owner's rights on it
-    (as stack/grants.py `owner_rights` grants them): schemas the stack does not create (public),
-    and the tables it only extends or references (external_tables)."""
+    (as stack/grants.py `owner_rights` grants them): USAGE on Supabase's `extensions`, schemas
+    the stack does not create (public), and the tables it only extends or references
+    (external_tables)."""
     owner = sql.Identifier(settings.owner_role)
     schemas = {m.config.schema: config_source(m, "schema") for m in reversed(stack.modules)
                if not m.config.create_schema}
     statements = []
+    if settings.target == "supabase":
+        statements.append(Statement("pgstack:target", Step(f"grant usage on schema {EXTENSIONS_SCHEMA} to the owner",
+                                                           sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+                                                               sql.Identifier(EXTENSIONS_SCHEMA), owner))))
     for schema, source in schemas.items():
         statements += [
             Statement(source, Step(f"schema {schema}", sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
