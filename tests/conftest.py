@@ -15,7 +15,6 @@ import shutil
 import socket
 import tempfile
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -25,7 +24,7 @@ from psycopg import sql
 from components import devdb
 from tests.support import tenants
 from tests.support.databases import drop_database, new_database, rename_database
-from tests.support.engine import EngineDouble, RunResult
+from tests.support.engine import DEV_STACK_TODAY, EngineDouble, RunResult
 from tests.support.program import Declared, RecordingMonitor, run_program
 
 
@@ -81,7 +80,6 @@ def copy_of(pg_server):
 
 
 # The dev stack's program date: monthly partitions of analytics.event from 2026-01 to 2026-06.
-DEV_STACK_TODAY = date(2026, 3, 15)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import pytest
 from tests.support import ddl_log, seed_003
 from tests.support.canonical import comparable
 from tests.support.engine import EngineDouble, ProviderError
-from tests.test_scaffold import one_file_module, parsed, scaffold
+from tests.support.scaffolding import one_file_module, parsed, scaffold
 
 CLIENTS, LEADS = 20, 600  # 12,000 leads and as many actions
 CLIENT_TABLES = ("clients", "lead_memory", "lead_actions", "growth_brain")

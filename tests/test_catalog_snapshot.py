@@ -16,10 +16,9 @@ from components.provider.kinds import PolicyProvider, TableProvider
 from components.provider.snapshot import IDLE
 from components.settings import read_settings
 from components.stack.loading import load_stack
-from tests.conftest import DEV_STACK_TODAY
-from tests.support.engine import PROJECT_DIR, stack_config, stack_file_config
+from tests.support.engine import DEV_STACK_TODAY, PROJECT_DIR, stack_config, stack_file_config
 from tests.support.provider_process import ProviderProcess
-from tests.test_provider_live import POLICY, TABLE, Resource
+from tests.support.resources import POLICY, TABLE, Resource
 
 
 def dev_objects() -> list[tuple[catalog.Kind, dict]]:

@@ -18,8 +18,9 @@ import yaml
 from components.plan import cli, objects
 from components.plan.report import changes, render
 from components.provider.errors import AlreadyExists
-from tests.conftest import DEV_STACK_TODAY
-from tests.support.engine import PROJECT_DIR, EngineDouble, connection_config, stack_file_config, validation_config
+from tests.support.engine import (
+    DEV_STACK_TODAY, PROJECT_DIR, EngineDouble, connection_config, stack_file_config, validation_config,
+)
 
 
 @pytest.fixture

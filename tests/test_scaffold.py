@@ -8,9 +8,6 @@ database was made from. Expressions are compared as PostgreSQL renders them
 """
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -19,8 +16,6 @@ import pytest
 from psycopg import sql
 
 from components.model.declared import DeclaredTables
-from components.model.objects import Module
-from components.model.parser import parse_module
 from components.scaffold import cli, statements
 from components.scaffold.render import Name
 from components.settings import read_settings
@@ -28,29 +23,7 @@ from components.stack.loading import load_stack
 from tests.support import seed_003
 from tests.support.canonical import comparable, merged
 from tests.support.engine import stack_file_config
-
-PROJECT = Path(__file__).resolve().parent.parent
-
-
-def scaffold(database: dict, out: Path, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
-    """`python -m components.scaffold --stack dev ...` on `database`, files under `out`."""
-    argv = [sys.executable, "-m", "components.scaffold", "--stack", "dev", "--host", database["host"],
-            "--port", str(database["port"]), "--dbname", database["dbname"], "--user", database["user"],
-            "--out", str(out), *args]
-    env = {**os.environ, cli.PASSWORD_ENV: password if password is not None else database["password"]}
-    return subprocess.run(argv, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
-
-
-def parsed(folder: Path, schema: str, known: DeclaredTables | None = None, roles=()) -> Module:
-    return parse_module(folder.name, schema, folder, known or DeclaredTables(), set(roles))
-
-
-def one_file_module(tmp_path: Path, name: str, text: str, schema: str, **kwargs) -> Module:
-    folder = tmp_path / "expected" / name
-    folder.mkdir(parents=True)
-    (folder / "001_module.sql").write_text(text, encoding="utf-8")
-    return parsed(folder, schema, **kwargs)
-
+from tests.support.scaffolding import PROJECT, one_file_module, parsed, scaffold
 
 def left_out(stderr: str) -> list[str]:
     return [line.removeprefix("scaffold: left out: ") for line in stderr.splitlines()

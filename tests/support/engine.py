@@ -31,6 +31,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pulumi
@@ -47,6 +48,8 @@ DYNAMIC_PREFIX = "pulumi-python:dynamic/pgstack:"
 # pulumi_postgresql properties the real provider cannot change in place (ForceNew in the
 # Terraform schema): a change replaces the resource, deleting it first.
 FORCE_NEW = {GRANT: ("database", "role", "schema", "objectType", "objects", "columns")}
+
+DEV_STACK_TODAY = date(2026, 3, 15)  # the tests' program date: monthly partitions 2026-01 to 2026-06
 
 
 def stack_file_config(stack: str) -> dict[str, str]:

@@ -1,0 +1,33 @@
+"""Test code: the scaffold command run as a user runs it, and the model of what it wrote."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from components.model.declared import DeclaredTables
+from components.model.objects import Module
+from components.model.parser import parse_module
+from components.scaffold import cli
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def scaffold(database: dict, out: Path, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
+    """`python -m components.scaffold --stack dev ...` on `database`, files under `out`."""
+    argv = [sys.executable, "-m", "components.scaffold", "--stack", "dev", "--host", database["host"],
+            "--port", str(database["port"]), "--dbname", database["dbname"], "--user", database["user"],
+            "--out", str(out), *args]
+    env = {**os.environ, cli.PASSWORD_ENV: password if password is not None else database["password"]}
+    return subprocess.run(argv, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def parsed(folder: Path, schema: str, known: DeclaredTables | None = None, roles=()) -> Module:
+    return parse_module(folder.name, schema, folder, known or DeclaredTables(), set(roles))
+
+
+def one_file_module(tmp_path: Path, name: str, text: str, schema: str, **kwargs) -> Module:
+    folder = tmp_path / "expected" / name
+    folder.mkdir(parents=True)
+    (folder / "001_module.sql").write_text(text, encoding="utf-8")
+    return parsed(folder, schema, **kwargs)
