@@ -142,9 +142,11 @@ class Database:
             try:
                 return attempt()
             except errors.LockNotAvailable:
-                if time.monotonic() + delay > deadline:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     raise LockBudgetSpent(what, safety.lock_budget, seen) from None
-                time.sleep(delay * (0.5 + random.random()))
+                # The last wait ends at the deadline: the whole budget is tried, no more.
+                time.sleep(min(delay * (0.5 + random.random()), remaining))
                 delay = min(delay * 2, 5.0)
             finally:
                 watch.cancel()
