@@ -133,6 +133,7 @@ class Database:
         safety = self._settings.safety
         deadline = time.monotonic() + safety.lock_budget / 1000
         delay = 0.05
+        blockers: list[dict] = []  # who was seen in the way, on the last attempt that saw anyone
         while True:
             # Who is in the way can only be seen while this session waits: look just before
             # its lock_timeout ends, from a second connection.
@@ -142,9 +143,12 @@ class Database:
             try:
                 return attempt()
             except errors.LockNotAvailable:
+                watch.cancel()
+                watch.join()
+                blockers = seen or blockers  # a loaded machine may look too late on one attempt
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise LockBudgetSpent(what, safety.lock_budget, seen) from None
+                    raise LockBudgetSpent(what, safety.lock_budget, blockers) from None
                 # The last wait ends at the deadline: the whole budget is tried, no more.
                 time.sleep(min(delay * (0.5 + random.random()), remaining))
                 delay = min(delay * 2, 5.0)
