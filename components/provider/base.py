@@ -31,6 +31,7 @@ is handed over with its next change, or on the `up` after `adopt` is removed fro
 
 import threading
 from collections.abc import Callable
+from typing import cast
 
 import psycopg
 from psycopg import sql
@@ -237,12 +238,10 @@ class CatalogObjectProvider(ResourceProvider):
             return CheckResult({**news, PLAN: UNKNOWN}, [])
         recorded = {**definition(olds), APPLIED: olds[APPLIED]} if APPLIED in olds else None
         with self._db.session() as conn, conn.transaction(force_rollback=True), conn.cursor() as cur:
-            self._set_local(cur, new)
+            # With the stack's timeouts: planning may try a statement (a view's replacement).
+            self._set_local(cur, new, **self._safety.timeouts())
             if recorded is None and olds:
                 recorded = self._adopted_state(cur, olds, new)
-            timeouts = self._safety.timeouts()  # planning may try a statement (a view's replacement)
-            cur.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                        (timeouts["lock_timeout"], timeouts["statement_timeout"]))
             steps = self._plan_live(cur, new, recorded)
         self._refuse(new, steps, news.get(APPROVED))
         return CheckResult({**news, PLAN: [describe(step) for step in steps]}, [])
@@ -302,11 +301,7 @@ class CatalogObjectProvider(ResourceProvider):
     def _read_live(self, props: dict) -> dict | None:
         """The live object, from a snapshot of its kind in its schema (snapshot.py): a refresh
         costs one catalog query per kind and schema, not one per resource."""
-        kind = type(self).introspect
-        if not isinstance(kind, catalog.Kind):  # not in the catalog (a migration's journal entry)
-            with self._db.session(changes=False) as conn, conn.transaction(), conn.cursor() as cur:
-                self._set_local(cur, props)
-                return kind(cur, props)
+        kind = cast(catalog.Kind, type(self).introspect)
         with self._db.session(changes=False) as conn:
             def take() -> catalog.Rows:
                 with conn.transaction(), conn.cursor() as cur:
@@ -326,10 +321,7 @@ class CatalogObjectProvider(ResourceProvider):
         AlreadyExists); `_refuse` tells which steps the stack would refuse."""
         new = located(definition(props), props)
         with self._db.session() as conn, conn.transaction(force_rollback=True), conn.cursor() as cur:
-            self._set_local(cur, new)
-            timeouts = self._safety.timeouts()
-            cur.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                        (timeouts["lock_timeout"], timeouts["statement_timeout"]))
+            self._set_local(cur, new, **self._safety.timeouts())
             live = type(self).introspect(cur, new)
             if not declared:
                 return [] if live is None else self.plan_delete(new)
@@ -351,8 +343,10 @@ class CatalogObjectProvider(ResourceProvider):
             return self._db.with_lock_retries(conn, f"{self.kind} {self.object_id(new)}",
                                               lambda: self._attempt(conn, new, recorded, approved))
 
-    def _set_local(self, cur, props: dict) -> None:
-        set_config(cur, {"search_path": search_path_value(cur, self.search_path(props)), **self.session_settings})
+    def _set_local(self, cur, props: dict, **more: str) -> None:
+        """The object's search path and session settings (and `more`) for this transaction."""
+        set_config(cur, {"search_path": search_path_value(cur, self.search_path(props)), **self.session_settings,
+                         **more})
 
     def _plan_live(self, cur, new: dict, recorded: dict | None) -> list[Step]:
         """The steps from the live object (and what the journal, else the state, says was last

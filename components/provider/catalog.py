@@ -151,6 +151,17 @@ def _params(schema: str, inputs: dict | None, **more: str) -> dict:
     return {"schema": schema, **names}
 
 
+def _rows(query: str, key_columns: int = 1, **more: str) -> Callable[[Cursor, str, dict | None], Rows]:
+    """A kind's rows: each row of `query` under its first `key_columns` columns (the object's
+    key), for the object `inputs` names or (None) every object of the schema."""
+    def rows(cur: Cursor, schema: str, inputs: dict | None) -> Rows:
+        found = cur.execute(query, _params(schema, inputs, **more))
+        if key_columns == 1:
+            return {row[0]: row[1:] for row in found}
+        return {tuple(row[:key_columns]): row[key_columns:] for row in found}
+    return rows
+
+
 # --- tables --------------------------------------------------------------------------------------
 
 def _table_rows(cur: Cursor, schema: str, inputs: dict | None) -> Rows:
@@ -219,9 +230,7 @@ def _partition_live(row: tuple | None, inputs: dict) -> dict | None:
     return live
 
 
-partition = Kind(
-    lambda cur, schema, inputs: {row[0]: row[1:] for row in cur.execute(PARTITIONS, _params(schema, inputs))},
-    lambda inputs: inputs["name"], _partition_live)
+partition = Kind(_rows(PARTITIONS), lambda inputs: inputs["name"], _partition_live)
 
 
 def _index_live(row: tuple | None, inputs: dict) -> dict | None:
@@ -232,9 +241,7 @@ def _index_live(row: tuple | None, inputs: dict) -> dict | None:
     return {"definition": (text, text)}
 
 
-index = Kind(
-    lambda cur, schema, inputs: {row[0]: row[1:] for row in cur.execute(INDEXES, _params(schema, inputs))},
-    lambda inputs: inputs["name"], _index_live)
+index = Kind(_rows(INDEXES), lambda inputs: inputs["name"], _index_live)
 
 
 def _policy_live(row: tuple | None, inputs: dict) -> dict | None:
@@ -246,10 +253,7 @@ def _policy_live(row: tuple | None, inputs: dict) -> dict | None:
     return {key: (str(value), value) for key, value in fields.items()}
 
 
-policy = Kind(
-    lambda cur, schema, inputs: {(row[0], row[1]): row[2:]
-                                 for row in cur.execute(POLICIES, _params(schema, inputs, table=""))},
-    lambda inputs: (inputs["table"], inputs["name"]), _policy_live)
+policy = Kind(_rows(POLICIES, 2, table=""), lambda inputs: (inputs["table"], inputs["name"]), _policy_live)
 
 
 def partitions(cur: Cursor, schema: str, table: str) -> list[str]:
@@ -269,9 +273,7 @@ def _enum_live(row: tuple | None, inputs: dict) -> dict | None:
     return live
 
 
-enum = Kind(
-    lambda cur, schema, inputs: {row[0]: row[1:] for row in cur.execute(ENUMS, _params(schema, inputs))},
-    lambda inputs: inputs["name"], _enum_live)
+enum = Kind(_rows(ENUMS), lambda inputs: inputs["name"], _enum_live)
 
 
 # --- functions, triggers, views: a definition and an owner ---------------------------------------
@@ -286,14 +288,9 @@ def _definition_live(row: tuple | None, inputs: dict) -> dict | None:
     return live
 
 
-function = Kind(
-    lambda cur, schema, inputs: {(row[0], row[1]): row[2:]
-                                 for row in cur.execute(FUNCTIONS, _params(schema, inputs, arguments=""))},
-    lambda inputs: (inputs["name"], inputs.get("arguments", "")), _definition_live)
-trigger = Kind(
-    lambda cur, schema, inputs: {(row[0], row[1]): row[2:]
-                                 for row in cur.execute(TRIGGERS, _params(schema, inputs, table=""))},
-    lambda inputs: (inputs.get("table"), inputs["name"]), _definition_live)
+function = Kind(_rows(FUNCTIONS, 2, arguments=""), lambda inputs: (inputs["name"], inputs.get("arguments", "")),
+                _definition_live)
+trigger = Kind(_rows(TRIGGERS, 2, table=""), lambda inputs: (inputs.get("table"), inputs["name"]), _definition_live)
 
 
 def _view_live(row: tuple | None, inputs: dict) -> dict | None:
@@ -308,9 +305,7 @@ def _view_live(row: tuple | None, inputs: dict) -> dict | None:
     return live
 
 
-view = Kind(
-    lambda cur, schema, inputs: {row[0]: row[1:] for row in cur.execute(VIEWS, _params(schema, inputs))},
-    lambda inputs: inputs["name"], _view_live)
+view = Kind(_rows(VIEWS), lambda inputs: inputs["name"], _view_live)
 
 
 # --- sample data ---------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ class Database:
         with conn.transaction(), conn.cursor() as cur:
             # Timeouts first: waiting for another deployment is a lock wait like any other,
             # retried within the lock budget and then reported with who holds it.
-            self._set_local(cur, search_path, statement_timeout)
+            self.configure_session(cur, search_path, statement_timeout, local=True)
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (DEPLOYMENT_LOCK,))
             yield cur
 
@@ -114,18 +114,13 @@ class Database:
             if not conn.closed:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (DEPLOYMENT_LOCK,))
 
-    def configure_session(self, cur: psycopg.Cursor, search_path: list[str],
-                          statement_timeout: int | None = None) -> None:
-        """Session-wide settings for statements outside a transaction."""
-        safety = self._settings.safety
-        cur.execute(sql.SQL("SET search_path TO {}").format(sql.SQL(", ").join(map(sql.Identifier, search_path))))
-        cur.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
-                    (f"{safety.lock_timeout}ms", f"{statement_timeout or safety.statement_timeout}ms"))
-
-    def _set_local(self, cur: psycopg.Cursor, search_path: list[str], statement_timeout: int | None) -> None:
+    def configure_session(self, cur: psycopg.Cursor, search_path: list[str], statement_timeout: int | None = None,
+                          local: bool = False) -> None:
+        """The search path and the stack's timeouts, for the session (statements outside a
+        transaction) or, `local`, for the current transaction."""
         safety = self._settings.safety
         set_config(cur, {"search_path": search_path_value(cur, search_path), "lock_timeout": f"{safety.lock_timeout}ms",
-                         "statement_timeout": f"{statement_timeout or safety.statement_timeout}ms"})
+                         "statement_timeout": f"{statement_timeout or safety.statement_timeout}ms"}, local)
 
     def with_lock_retries(self, conn: psycopg.Connection, what: str, attempt: Callable[[], T]) -> T:
         """Run `attempt` (which rolls itself back when it fails), again after a lock timeout,

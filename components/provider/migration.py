@@ -27,7 +27,7 @@ from pulumi.dynamic import DiffResult
 from pulumi.runtime.rpc import contains_unknowns
 
 from ..settings import NAMESPACE
-from . import journal, trigger_guard
+from . import catalog, journal, trigger_guard
 from .errors import BatchDoesNotConverge, MigrationChanged
 from .sample_data import SampleDataProvider, dml_steps
 
@@ -36,11 +36,21 @@ def _key(props: dict) -> str:
     return f"migration {props['schema']}.{props['module']}/{props['number']}"
 
 
-def applied_migration(cur: Cursor, inputs: dict) -> dict | None:
+def _journal_rows(cur: Cursor, schema: str, inputs: dict | None) -> catalog.Rows:
+    """The journal's record of the migration `inputs` names, or of every migration of `schema`."""
+    if inputs is not None:
+        return {_key(inputs): journal.read(cur, _key(inputs))}
+    return {key: entry for key, entry in journal.entries(cur).items() if key.startswith(f"migration {schema}.")}
+
+
+def _applied_checksum(entry: dict | None, inputs: dict) -> dict | None:
     """The checksum of the migration as last applied (None: never, or not to the end)."""
-    row = journal.read(cur, _key(inputs))
-    done = (row or {}).get("applied", {}).get("checksum")
+    done = (entry or {}).get("applied", {}).get("checksum")
     return {"checksum": (done, done)} if done else None
+
+
+# Read like a catalog kind (one object, or a snapshot for a refresh), from the journal.
+applied_migration = catalog.Kind(_journal_rows, _key, _applied_checksum)
 
 
 class MigrationProvider(SampleDataProvider):
