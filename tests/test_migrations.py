@@ -284,3 +284,19 @@ def test_migrations_are_validated_at_preview(database, tmp_path):
         engine.preview()
     with psycopg.connect(**database) as conn:
         assert conn.execute("SELECT to_regnamespace('app')").fetchone()[0] is None
+
+
+def test_refresh_reads_each_applied_migration_from_the_journal(database, db, tmp_path):
+    """A refresh finds every applied migration (one journal query per schema, like a catalog
+    snapshot); one whose journal record is gone reads as gone, and the next up runs it again."""
+    root = tmp_path / "sql"
+    module_folder(root, {"0001_reference.sql": REFERENCE,
+                         "0002_pro.sql": "UPDATE accounts SET plan = 'pro' WHERE id <= 3;\n"})
+    with EngineDouble(database, sql_root=root, config=config()) as engine:
+        engine.up()
+        assert engine.refresh() == []
+        assert engine.preview().changed() == {}
+
+        db.execute("DELETE FROM pgstack.journal WHERE resource LIKE 'migration %/0002'")
+        assert engine.refresh() == ["app/migrations.0002"]
+        assert engine.preview().changed() == {"create": ["app/migrations.0002"]}
