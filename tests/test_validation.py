@@ -5,10 +5,12 @@ resource is declared, so nothing reaches the target database, even at `up`.
 The program runs under mocks through the engine stand-in, with validation on the tests' own
 server (tests/support/engine.py: mode `server`), except where a test is about another mode."""
 
+import fcntl
 import json
 import logging
 import re
 import shutil
+from pathlib import Path
 
 import pulumi
 import pytest
@@ -216,6 +218,14 @@ def test_off_turns_it_off(database, shop):
         assert "shop/shop.orders.p" in engine.preview().operations["create"]
 
 
+def stopped(pid_file: Path) -> bool:
+    """Whether the embedded server is stopped, looked at while holding the lock that validation
+    runs take turns on: another test process may be validating with it meanwhile."""
+    with open(pid_file.parent.parent / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return not pid_file.exists()
+
+
 def test_embedded_mode_starts_its_own_server_and_stops_it(database, db, shop):
     """The default: a throwaway embedded PostgreSQL, its data cached between runs, stopped after
     each run and its scratch database gone."""
@@ -223,11 +233,11 @@ def test_embedded_mode_starts_its_own_server_and_stops_it(database, db, shop):
     pid_file = scratch.cache_folder() / "data" / "postmaster.pid"
     with EngineDouble(database, stack="dev", sql_root=shop, config=config) as engine:
         assert "shop/shop.orders" in engine.preview().operations["create"]
-        assert not pid_file.exists()
+        assert stopped(pid_file)
         write_bad(shop, "CREATE VIEW open_orders AS SELECT * FROM nope;")
         with pytest.raises(ValidationFailed, match=rf"^{BAD_FILE}:3: create or replace view shop\.open_orders: "):
             engine.preview()
-        assert not pid_file.exists()
+        assert stopped(pid_file)
 
 
 def test_an_unreachable_server_is_a_clear_error(database, shop):
