@@ -1,6 +1,7 @@
-"""`read` serves a refresh from one catalog snapshot per kind and schema (provider/snapshot.py):
-each object as the snapshot has it must be exactly what reading that object alone returns, and
-no read may return a snapshot older than a change the same provider process made."""
+"""`read` serves a refresh from one catalog snapshot per kind and schema (provider/snapshot.py),
+and a preview's checks once a burst of them is under way: each object as the snapshot has it
+must be exactly what reading that object alone returns, and no read or check may be served a
+snapshot older than a change the same provider process made."""
 
 import copy
 import json
@@ -13,7 +14,8 @@ from psycopg import sql
 from components.model.partitions import monthly_partitions
 from components.provider import catalog
 from components.provider.kinds import PolicyProvider, TableProvider
-from components.provider.snapshot import IDLE
+from components.provider.base import BURST
+from components.provider.snapshot import IDLE, Snapshots
 from components.settings import read_settings
 from components.stack.loading import load_stack
 from tests.support.engine import DEV_STACK_TODAY, PROJECT_DIR, stack_config, stack_file_config
@@ -102,3 +104,43 @@ def test_live_a_snapshot_is_not_served_after_a_pause_in_reads(process, db):
     time.sleep(IDLE + 0.5)
     assert second.refresh() == ""  # read from a new snapshot: the policy is gone
     assert table.refresh() == "public.accounts"
+
+
+def test_a_check_reads_alone_until_a_burst_then_from_one_snapshot_until_a_change():
+    snapshots = Snapshots()
+    taken = []
+
+    def take():
+        taken.append(1)
+        return {"rows": len(taken)}
+
+    assert [snapshots.rows("k", f"r{i}", take, burst=2) for i in range(2)] == [None, None]
+    assert snapshots.rows("k", "r2", take, burst=2) == {"rows": 1}
+    assert snapshots.rows("k", "r3", take, burst=2) == {"rows": 1} and len(taken) == 1
+    snapshots.clear()  # a change: the next checks read alone again (an `up` interleaves them)
+    assert snapshots.rows("k", "r4", take, burst=2) is None and len(taken) == 1
+    assert snapshots.rows("k", "r5", take, burst=2) is None
+    assert snapshots.rows("k", "r6", take, burst=2) == {"rows": 2}
+    assert snapshots.rows("k", "r6", take, burst=2) is None  # read again: a new wave, from reads alone
+
+
+def test_live_a_preview_plans_from_one_snapshot_and_up_from_the_live_catalog(process, db):
+    """Once a burst of checks is under way they are served from one snapshot of the kind (and
+    of the journal): a policy dropped by hand after it was taken shows in the next wave, and
+    `up` plans from the catalog as it is. A change the process makes is seen by the next check."""
+    Resource(process, TableProvider(), TABLE)
+    declared = {f"p{i}": dict(POLICY, name=f"p{i}") for i in range(BURST + 2)}
+    policies = {name: Resource(process, PolicyProvider(), props) for name, props in declared.items()}
+
+    def check(name: str, props: dict | None = None) -> list[str]:
+        policy = policies[name]
+        return process.check(policy.urn, policy.outputs, policy.inputs(props or declared[name]))["plan"]
+
+    assert [check(f"p{i}") for i in range(BURST + 1)] == [[]] * (BURST + 1)  # the last from the snapshot
+    last = f"p{BURST + 1}"
+    db.execute(sql.SQL("DROP POLICY {} ON accounts").format(sql.Identifier(last)))
+    assert check(last) == []  # as the snapshot has it, taken before the drop
+    assert check(last)[0].startswith(f"create policy {last}")  # checked again: a new wave sees it
+    assert policies[last].apply(dict(declared[last], using="true"))["changes"] is True  # up: created again
+    assert check(last, dict(declared[last], using="true")) == []  # the change is seen
+    assert db.execute("SELECT qual FROM pg_policies WHERE policyname = %s", (last,)).fetchone() == ("true",)

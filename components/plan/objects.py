@@ -105,7 +105,8 @@ def plan_stack(project: Path, stack: str, overrides: dict[str, str], today: date
             provider = providers[resource.type.removeprefix(DYNAMIC_PREFIX)]
             declared.add(provider.journal_key(resource.inputs))
             plans.append(object_plan(provider, resource.inputs))
-    with database_for(settings).session() as conn, conn.transaction(force_rollback=True), conn.cursor() as cur:
+    with database_for(settings).session(changes=False) as conn, conn.transaction(force_rollback=True), \
+            conn.cursor() as cur:
         known = journal.entries(cur)
     deletions = []
     for key, props in known.items():

@@ -56,6 +56,9 @@ APPROVED = "approved"  # hazards approved in the SQL file: {hazard: reason}
 NOT_COMPARED = {PROVIDER_KEY, APPLIED, "source", "accepted", PLAN, APPROVED, "adopt"}
 # Hazards that are about the rows of a table: none apply to a table without any.
 ROW_HAZARDS_EXEMPT = {AUTHORIZATION.name, UNTRACKABLE.name}
+# Reads of a kind (or of the journal) a preview makes alone before it plans from snapshots of
+# them (snapshot.py).
+BURST = 3
 
 _databases: dict[tuple, Database] = {}
 _databases_lock = threading.Lock()
@@ -237,21 +240,23 @@ class CatalogObjectProvider(ResourceProvider):
         if contains_unknowns(new):  # depends on objects this deployment creates first
             return CheckResult({**news, PLAN: UNKNOWN}, [])
         recorded = {**definition(olds), APPLIED: olds[APPLIED]} if APPLIED in olds else None
-        with self._db.session() as conn, conn.transaction(force_rollback=True), conn.cursor() as cur:
-            # With the stack's timeouts: planning may try a statement (a view's replacement).
+        # Rolled back: planning may try a statement (a view's replacement), but changes nothing.
+        with self._db.session(changes=False) as conn, conn.transaction(force_rollback=True), \
+                conn.cursor() as cur:
             self._set_local(cur, new, **self._safety.timeouts())
+            reads = self._planning_reads(cur, new)
             if recorded is None and olds:
-                recorded = self._adopted_state(cur, olds, new)
-            steps = self._plan_live(cur, new, recorded)
+                recorded = self._adopted_state(olds, new, reads[0])
+            steps = self._plan_live(cur, new, recorded, reads)
         self._refuse(new, steps, news.get(APPROVED))
         return CheckResult({**news, PLAN: [describe(step) for step in steps]}, [])
 
-    def _adopted_state(self, cur, olds: dict, new: dict) -> dict | None:
+    def _adopted_state(self, olds: dict, new: dict, live: dict | None) -> dict | None:
         """What check plans from for an object in the state that the journal does not know (one
         adopted and unchanged since): check's `olds` are the old inputs, without the applied
         fingerprints, so what was applied is taken to be what is live now, with the owner it
         has. (Drift since then shows at `up`, which plans from the state's outputs.)"""
-        live = self.existing(new, type(self).introspect(cur, new))
+        live = self.existing(new, live)
         if live is None:
             return None
         recorded = {**definition(olds), APPLIED: self.fingerprints(new, live)}
@@ -307,9 +312,26 @@ class CatalogObjectProvider(ResourceProvider):
                 with conn.transaction(), conn.cursor() as cur:
                     self._set_local(cur, props)
                     return kind.snapshot(cur, props["schema"])
-            key = (self.kind, tuple(self.search_path(props)), tuple(self.session_settings.items()))
-            rows = self._db.snapshot(key, self.journal_key(props), take)
+            rows = cast(catalog.Rows, self._db.snapshot(self._snapshot_key(props), self.journal_key(props), take))
         return kind.from_rows(rows, props)
+
+    def _snapshot_key(self, props: dict) -> tuple:
+        """The snapshot an object's kind is read into: its schema (the head of the search path)
+        and the session settings its catalog rendering depends on."""
+        return self.kind, tuple(self.search_path(props)), tuple(self.session_settings.items())
+
+    def _planning_reads(self, cur, new: dict) -> tuple[dict | None, dict | None]:
+        """The live object and what the journal says was last applied to it, for a plan that
+        runs nothing (check, preview_steps), in `cur`'s transaction with the object's session
+        set: from snapshots of its kind in its schema and of the journal once a burst of such
+        reads is under way (snapshot.py), else read alone. A change never plans from these: it
+        reads alone, under the deployment lock."""
+        kind = cast(catalog.Kind, type(self).introspect)
+        resource = self.journal_key(new)
+        rows = self._db.snapshot(self._snapshot_key(new), resource, lambda: kind.snapshot(cur, new["schema"]), BURST)
+        live = kind(cur, new) if rows is None else kind.from_rows(rows, new)
+        entries = self._db.snapshot(("journal",), resource, lambda: journal.entries(cur), BURST)
+        return live, journal.read(cur, resource) if entries is None else entries.get(resource)
 
     def preview_steps(self, props: dict, declared: bool = True) -> list[Step]:
         """What `pulumi refresh` then `pulumi up` would run for this resource now, without the
@@ -320,12 +342,12 @@ class CatalogObjectProvider(ResourceProvider):
         rolled back. Raises what `up` raises for a change no plan can make (PlanRefused,
         AlreadyExists); `_refuse` tells which steps the stack would refuse."""
         new = located(definition(props), props)
-        with self._db.session() as conn, conn.transaction(force_rollback=True), conn.cursor() as cur:
+        with self._db.session(changes=False) as conn, conn.transaction(force_rollback=True), \
+                conn.cursor() as cur:
             self._set_local(cur, new, **self._safety.timeouts())
-            live = type(self).introspect(cur, new)
+            live, recorded = reads = self._planning_reads(cur, new)
             if not declared:
                 return [] if live is None else self.plan_delete(new)
-            recorded = journal.read(cur, self.journal_key(new))
             if live is not None and recorded is not None:
                 old = self.reconcile(recorded, live)  # what refresh would leave in the state
                 change = self.diff("", old, props)
@@ -333,7 +355,7 @@ class CatalogObjectProvider(ResourceProvider):
                     return []
                 if change.replaces:
                     return self.plan_delete(old) + self.plan_create(new)
-            return self._plan_live(cur, new, None)
+            return self._plan_live(cur, new, None, reads)
 
     # --- converging ----------------------------------------------------------------------------
 
@@ -348,11 +370,13 @@ class CatalogObjectProvider(ResourceProvider):
         set_config(cur, {"search_path": search_path_value(cur, self.search_path(props)), **self.session_settings,
                          **more})
 
-    def _plan_live(self, cur, new: dict, recorded: dict | None) -> list[Step]:
+    def _plan_live(self, cur, new: dict, recorded: dict | None,
+                   reads: tuple[dict | None, dict | None] | None = None) -> list[Step]:
         """The steps from the live object (and what the journal, else the state, says was last
-        applied to it) to `new`, with the hazards they really carry on this database."""
-        live = type(self).introspect(cur, new)
-        recorded = journal.read(cur, self.journal_key(new)) or recorded
+        applied to it) to `new`, with the hazards they really carry on this database. `reads`:
+        the live object and its journal entry as read already (else read here, alone)."""
+        live, journaled = reads or (type(self).introspect(cur, new), journal.read(cur, self.journal_key(new)))
+        recorded = journaled or recorded
         if recorded is None and live is not None and new.get("adopt"):
             adoption.verify(self, cur, new, live)  # refuses, listing the differences
         steps = self.plan_towards(recorded, live, new)

@@ -23,7 +23,6 @@ from psycopg import errors, sql
 from psycopg.rows import dict_row
 
 from ..settings import ProviderSettings
-from .catalog import Rows
 from .errors import LockBudgetSpent
 from .snapshot import Snapshots
 
@@ -84,11 +83,12 @@ class Database:
             conn = self._connection()
             yield conn  # a connection that broke is replaced on the next use
 
-    def snapshot(self, key: Hashable, resource: str, take: Callable[[], Rows]) -> Rows:
+    def snapshot(self, key: Hashable, resource: str, take: Callable[[], T], burst: int = 0) -> T | None:
         """The rows of catalog snapshot `key` of this database, for one read of `resource`
-        (snapshot.py); `take` reads them, in a session taken with session(changes=False)."""
+        (snapshot.py: None, with `burst`, to read alone); `take` reads them, in a session taken
+        with session(changes=False)."""
         conn = self._settings.connection
-        return SNAPSHOTS.rows((conn.host, conn.port, conn.dbname, key), resource, take)
+        return SNAPSHOTS.rows((conn.host, conn.port, conn.dbname, key), resource, take, burst)
 
     @contextmanager
     def transaction(self, conn: psycopg.Connection, search_path: list[str],

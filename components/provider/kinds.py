@@ -72,12 +72,12 @@ class TableProvider(CatalogObjectProvider):
             return DiffResult(changes=True)  # renamed, as the file says: an update that keeps the rows
         return result
 
-    def _plan_live(self, cur, new, recorded):
+    def _plan_live(self, cur, new, recorded, reads=None):
         # The policies and views that read each column, in case the plan must move them aside.
         new = {**new, "_dependents": dependents.of_table(cur, new["schema"], new.get("renamed_from") or new["name"])}
-        return _keeping_dropped_views(self._plan_towards_live(cur, new, recorded), new["_dependents"])
+        return _keeping_dropped_views(self._plan_towards_live(cur, new, recorded, reads), new["_dependents"])
 
-    def _plan_towards_live(self, cur, new, recorded):
+    def _plan_towards_live(self, cur, new, recorded, reads):
         old_name = new.get("renamed_from")
         if old_name and type(self).introspect(cur, new) is None:
             old = {**new, "name": old_name}
@@ -91,7 +91,7 @@ class TableProvider(CatalogObjectProvider):
                 steps += [plan.rename_constraint(new, before, after) for before, after in renamed]
                 steps += self.plan_towards({**base, "name": new["name"]}, live, new)
                 return self._without_row_hazards_if_empty(cur, old, steps)
-        return super()._plan_live(cur, new, recorded)
+        return super()._plan_live(cur, new, recorded, reads)
 
     def plan_update(self, old, new):
         # What `read` found that the stack did not declare goes first (trigger_guard.py).
@@ -151,7 +151,7 @@ class IndexProvider(CatalogObjectProvider):
     def table_of(self, props):
         return props["schema"], props["table"]
 
-    def _plan_live(self, cur, new, recorded):
+    def _plan_live(self, cur, new, recorded, reads=None):
         # What the plan needs to know of the database besides the index itself: the partitions
         # of a partitioned table, and a swap an interrupted change left behind.
         extra = {}
@@ -160,7 +160,7 @@ class IndexProvider(CatalogObjectProvider):
         swap = catalog.index(cur, {**new, "name": plan.swap_name(new)})
         if swap is not None:
             extra["_swap"] = swap["definition"][0]
-        return super()._plan_live(cur, {**new, **extra}, recorded)
+        return super()._plan_live(cur, {**new, **extra}, recorded, reads)
 
     def plan_create(self, props):
         return plan.create_index(props, self._online, props.get("_partitions"))
@@ -305,8 +305,8 @@ class ViewProvider(CatalogObjectProvider):
         # renames or retypes a column), _plan_live plans a drop and create instead.
         return plan.create_or_replace("view", new)
 
-    def _plan_live(self, cur, new, recorded):
-        steps = super()._plan_live(cur, new, recorded)
+    def _plan_live(self, cur, new, recorded, reads=None):
+        steps = super()._plan_live(cur, new, recorded, reads)
         kept = journal.kept(cur, self.journal_key(new))
         if kept and type(self).introspect(cur, new) is None:  # dropped by its table's change
             return steps + [Step(f"give view {new['schema']}.{new['name']} back its grants and comment", sql.SQL(t))

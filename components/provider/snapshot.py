@@ -1,5 +1,6 @@
-"""Catalog snapshots for `read`: a refresh reads every object of a kind with one query per
-schema, then serves each resource's read from it, as pg_dump reads the catalog.
+"""Catalog snapshots: a refresh reads every object of a kind with one query per schema, then
+serves each resource's read from it, as pg_dump reads the catalog. A preview's `check` (and the
+plan command) plans each object from the same snapshots, and from one of the journal.
 
 A snapshot is only ever as old as the read it serves may see:
 - every change this provider process makes clears all snapshots first (Database.session), and
@@ -12,14 +13,19 @@ A snapshot is only ever as old as the read it serves may see:
   objects take N / age snapshots of N rows each: quadratic.)
 Within one refresh wave the reads then see the catalog as it was when each kind's snapshot was
 taken, like a pg_dump of the same moment.
+
+A check asks with `burst`: a snapshot is taken only after `burst` reads of its key were made
+alone since the last change (None tells the caller to read alone). During `up`, the engine's
+checks interleave with the changes, each of which clears the snapshots: a snapshot of the whole
+schema for each check would make an `up` of N new objects read N² rows.
 """
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-
-from .catalog import Rows
+from typing import Any
 
 IDLE = 2.0  # seconds without a read after which a snapshot is not served
 MAX_AGE = 60.0  # seconds after it was taken that a snapshot is not served
@@ -27,7 +33,7 @@ MAX_AGE = 60.0  # seconds after it was taken that a snapshot is not served
 
 @dataclass
 class _Snapshot:
-    rows: Rows
+    rows: Any
     taken: float
     last_read: float
     served: set[str] = field(default_factory=set)
@@ -40,20 +46,27 @@ class Snapshots:
     def __init__(self, idle: float = IDLE, max_age: float = MAX_AGE):
         self._idle, self._max_age = idle, max_age
         self._taken: dict[Hashable, _Snapshot] = {}
+        self._alone: Counter[Hashable] = Counter()  # reads made alone since the last change, by key
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._taken.clear()
+            self._alone.clear()
 
-    def rows(self, key: Hashable, resource: str, take: Callable[[], Rows]) -> Rows:
-        """The rows of snapshot `key` for one read of `resource`; `take` reads them anew."""
+    def rows(self, key: Hashable, resource: str, take: Callable[[], Any], burst: int = 0) -> Any:
+        """The rows of snapshot `key` for one read of `resource`; `take` reads them anew. With
+        `burst`, None (read alone) until `burst` reads of `key` were made alone."""
         with self._lock:
             snapshot = self._taken.get(key)
             if snapshot is not None and resource in snapshot.served:
                 self._taken.clear()  # a new refresh wave: every snapshot is from the last one
+                self._alone.clear()
                 snapshot = None
             if snapshot is None or not snapshot.fresh(time.monotonic(), self._idle, self._max_age):
+                if self._alone[key] < burst:
+                    self._alone[key] += 1
+                    return None
                 taken = time.monotonic()
                 snapshot = self._taken[key] = _Snapshot(take(), taken, taken)
             snapshot.served.add(resource)
