@@ -122,6 +122,11 @@ def test_a_check_reads_alone_until_a_burst_then_from_one_snapshot_until_a_change
     assert snapshots.rows("k", "r5", take, burst=2) is None
     assert snapshots.rows("k", "r6", take, burst=2) == {"rows": 2}
     assert snapshots.rows("k", "r6", take, burst=2) is None  # read again: a new wave, from reads alone
+    # A resource read alone in this wave and read again (a refresh after a preview, after a
+    # change by hand) is not served from a snapshot taken in the same wave: a new one is taken.
+    assert snapshots.rows("k", "r7", take, burst=2) is None
+    assert snapshots.rows("k", "r8", take, burst=2) == {"rows": 3}
+    assert snapshots.rows("k", "r6", take) == {"rows": 4}
 
 
 def test_live_a_preview_plans_from_one_snapshot_and_up_from_the_live_catalog(process, db):

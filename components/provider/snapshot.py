@@ -6,8 +6,9 @@ A snapshot is only ever as old as the read it serves may see:
 - every change this provider process makes clears all snapshots first (Database.session), and
   the connection is taken in turns, so a snapshot is always taken after the last change this
   process made;
-- each resource is served once from a snapshot: a second read of the same resource (the next
-  `pulumi refresh`, or a read after something was changed by hand) takes a new one;
+- each resource is read once per wave, from a snapshot or alone: a second read of the same
+  resource (the next `pulumi refresh`, a refresh after a preview, or a read after something was
+  changed by hand) starts a new wave, with new snapshots;
 - a snapshot serves a burst of reads: it is not served after IDLE seconds without a read from
   it, nor MAX_AGE seconds after it was taken. (A fixed age alone would make a refresh of N
   objects take N / age snapshots of N rows each: quadratic.)
@@ -22,7 +23,6 @@ schema for each check would make an `up` of N new objects read N² rows.
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +46,7 @@ class Snapshots:
     def __init__(self, idle: float = IDLE, max_age: float = MAX_AGE):
         self._idle, self._max_age = idle, max_age
         self._taken: dict[Hashable, _Snapshot] = {}
-        self._alone: Counter[Hashable] = Counter()  # reads made alone since the last change, by key
+        self._alone: dict[Hashable, set[str]] = {}  # the resources read alone in this wave, by key
         self._lock = threading.Lock()
 
     def clear(self) -> None:
@@ -59,13 +59,16 @@ class Snapshots:
         `burst`, None (read alone) until `burst` reads of `key` were made alone."""
         with self._lock:
             snapshot = self._taken.get(key)
-            if snapshot is not None and resource in snapshot.served:
-                self._taken.clear()  # a new refresh wave: every snapshot is from the last one
+            alone = self._alone.setdefault(key, set())
+            if resource in alone or (snapshot is not None and resource in snapshot.served):
+                # A new wave: every snapshot is from the last one, or older than its read.
+                self._taken.clear()
                 self._alone.clear()
+                alone = self._alone[key] = set()
                 snapshot = None
             if snapshot is None or not snapshot.fresh(time.monotonic(), self._idle, self._max_age):
-                if self._alone[key] < burst:
-                    self._alone[key] += 1
+                if len(alone) < burst:
+                    alone.add(resource)
                     return None
                 taken = time.monotonic()
                 snapshot = self._taken[key] = _Snapshot(take(), taken, taken)
