@@ -33,12 +33,13 @@ def pickled(provider) -> str:
     return serialize_provider(provider)
 
 
+_loops = threading.local()  # one event loop per thread (the engine calls from several at once)
+
+
 def _to_struct(props: dict) -> struct_pb2.Struct:
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(rpc.serialize_properties(props, {}))
-    finally:
-        loop.close()
+    if not hasattr(_loops, "loop"):
+        _loops.loop = asyncio.new_event_loop()
+    return _loops.loop.run_until_complete(rpc.serialize_properties(props, {}))
 
 
 def _from_struct(struct) -> dict:
