@@ -58,15 +58,12 @@ def validate_stack(settings: StackSettings, stack: LoadedStack, get: Callable[[s
     statements = stack_statements(settings, stack, today)
     external = set(external_tables(stack))
     roles = stand_in_roles(settings)
-    digest = remembered.key([
-        [[s.source, s.schema, s.as_owner, s.step.statement.as_string(None)] for s in statements],
-        roles, settings.owner_role, sorted(external),
-        validation.model_dump(mode="json", exclude={"password", "cache"}), server_identity(validation, password),
-    ]) if validation.cache else None
+    digest = remembered.digest(statements, roles, settings.owner_role, external, validation,
+                               server_identity(validation, password)) if validation.cache else None
     earlier = remembered.recall(digest) if digest else None
     if earlier is not None:
-        report = Report(statements=earlier["statements"], server=f"{earlier['server']}, remembered from an earlier "
-                        "run of the same statements", notes=list(earlier["notes"]))
+        report = Report(earlier["statements"], server=f"{earlier['server']}, remembered from an earlier run of the "
+                        "same statements", notes=earlier["notes"])
     else:
         with validation_server(validation, password) as server, scratch_database(server, roles) as database:
             report = apply(database, statements, settings.owner_role, external)

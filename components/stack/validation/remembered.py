@@ -20,22 +20,27 @@ import tempfile
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
+from ...settings import Validation
 from .scratch import ValidationUnavailable, cache_folder
+from .statements import Statement
 
 KEEP = 256
 FORMAT = 1  # bump when what a validation checks changes without its statements changing
 
 
-def key(parts: Iterable[Any]) -> str:
-    """The SHA-256 of `parts` (JSON-serialisable), with the pgstack version and this format."""
+def digest(statements: list[Statement], roles: list[str], owner: str, external: Iterable[tuple[str, str]],
+           validation: Validation, server: list) -> str:
+    """The SHA-256 of everything a validation's result depends on (`server`: scratch.server_identity),
+    with the pgstack version and this format."""
     try:
         version = metadata.version("pgstack")
     except metadata.PackageNotFoundError:  # run from a source tree that is not installed
         version = "source"
-    text = json.dumps([FORMAT, version, *parts], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    parts = [FORMAT, version, server, validation.model_dump(mode="json", exclude={"password", "cache"}),
+             roles, owner, sorted(external),
+             [[s.source, s.schema, s.as_owner, s.step.statement.as_string(None)] for s in statements]]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _folder() -> Path:
