@@ -4,15 +4,18 @@
 port and serves the ResourceProvider gRPC protocol. This starts it in a separate process whose
 working directory is NOT the project (so `components` must import from the installed project,
 as in a real deployment) and talks to it over gRPC with the pickled provider in `__provider`,
-exactly as the engine does.
+exactly as the engine does. Each server is a new process forked from one that did the imports
+once (provider_zygote.py); a subclass with another `command` (bench/) is started on its own.
 """
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -20,6 +23,8 @@ from google.protobuf import struct_pb2
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
+
+from .provider_zygote import zygote
 
 PROVIDER_KEY = "__provider"
 
@@ -46,31 +51,56 @@ def _from_struct(struct) -> dict:
     return rpc.deserialize_properties(struct)
 
 
+SERVER = [sys.executable, "-m", "pulumi.dynamic"]
+
+
+def _drain(fd: int) -> None:
+    """Read what the server prints until it exits: a pipe nobody reads blocks the process."""
+    with open(fd, "rb", buffering=0) as stream:
+        while stream.read(65536):
+            pass
+
+
 class ProviderProcess:
-    command = [sys.executable, "-m", "pulumi.dynamic"]  # bench/ runs a timed server instead
+    command = SERVER  # bench/ runs a timed server instead
 
     def __init__(self, config: dict[str, str], env: dict[str, str] | None = None):
         self.workdir = tempfile.mkdtemp(prefix="dynamic-provider-")
         self.log = Path(self.workdir) / "provider.log"
-        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **(env or {})}
-        env["PULUMI_PROJECT"] = "pgstack"
-        self.process = subprocess.Popen(
-            self.command, cwd=self.workdir, env=env,
-            stdout=subprocess.PIPE, stderr=open(self.log, "w"), text=True)
-        port = self.process.stdout.readline().strip()
-        if not port.isdigit():
-            self.process.wait()
-            raise RuntimeError(f"dynamic provider did not start: {self.log.read_text()}")
-        # Whatever it prints later must not fill a pipe nobody reads: that blocks the process.
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+        started_env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **(env or {})}
+        started_env["PULUMI_PROJECT"] = "pgstack"
+        self.process: subprocess.Popen | None = None
+        if self.command is SERVER and env is None:  # forked from the imports done once (provider_zygote.py)
+            self.pid, port, stdout = zygote(started_env).start(self.workdir, self.log)
+            threading.Thread(target=_drain, args=(stdout,), daemon=True).start()
+        else:
+            self.process = subprocess.Popen(
+                self.command, cwd=self.workdir, env=started_env,
+                stdout=subprocess.PIPE, stderr=open(self.log, "w"), text=True)
+            port = self.process.stdout.readline().strip()
+            if not port.isdigit():
+                self.process.wait()
+                raise RuntimeError(f"dynamic provider did not start: {self.log.read_text()}")
+            self.pid = self.process.pid
+            threading.Thread(target=self.process.stdout.read, daemon=True).start()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
         self.stub.Configure(proto.ConfigureRequest(args=_to_struct(config), acceptSecrets=False))
 
     def close(self) -> None:
         self.channel.close()
-        self.process.kill()
-        self.process.wait()
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            return
+        os.kill(self.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # gone once the kernel reaped it (the zygote ignores SIGCHLD)
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.005)
 
     def _call(self, method: str, request):
         try:
