@@ -99,18 +99,20 @@ def plan_stack(project: Path, stack: str, overrides: dict[str, str], today: date
     settings = provider_settings(lambda key: config.get(f"{NAMESPACE}:{key}"))  # errors name the key
     providers = {name: configured(cls, config) for name, cls in PROVIDERS.items()}
     program_config = {k: v for k, v in overrides.items() if k != f"{NAMESPACE}:db_password"}
-    plans, declared = [], set()
-    for resource in record(project, stack, program_config, today):
-        if resource.type.startswith(DYNAMIC_PREFIX):
-            provider = providers[resource.type.removeprefix(DYNAMIC_PREFIX)]
-            declared.add(provider.journal_key(resource.inputs))
-            plans.append(object_plan(provider, resource.inputs))
-    with database_for(settings).session(changes=False) as conn, conn.transaction(force_rollback=True), \
-            conn.cursor() as cur:
-        known = journal.entries(cur)
-    deletions = []
-    for key, props in known.items():
-        owner = _provider_of(key, list(providers.values()))
-        if key not in declared and owner is not None:
-            deletions.append(object_plan(owner, props, declared=False))
+    plans, declared, deletions = [], set(), []
+    database = database_for(settings)
+    try:
+        for resource in record(project, stack, program_config, today):
+            if resource.type.startswith(DYNAMIC_PREFIX):
+                provider = providers[resource.type.removeprefix(DYNAMIC_PREFIX)]
+                declared.add(provider.journal_key(resource.inputs))
+                plans.append(object_plan(provider, resource.inputs))
+        with database.session(changes=False) as conn, conn.transaction(force_rollback=True), conn.cursor() as cur:
+            known = journal.entries(cur)
+        for key, props in known.items():
+            owner = _provider_of(key, list(providers.values()))
+            if key not in declared and owner is not None:
+                deletions.append(object_plan(owner, props, declared=False))
+    finally:
+        database.close()  # the providers' connection: a caller that goes on (a test) holds none open
     return sorted(plans, key=_reading_order) + sorted(deletions, key=_reading_order)
