@@ -81,7 +81,6 @@ class ProviderProcess:
             if not port.isdigit():
                 self.process.wait()
                 raise RuntimeError(f"dynamic provider did not start: {self.log.read_text()}")
-            self.pid = self.process.pid
             threading.Thread(target=self.process.stdout.read, daemon=True).start()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
