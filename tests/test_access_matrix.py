@@ -6,6 +6,7 @@ That the matrix is what PostgreSQL enforces is proved live in test_access_matrix
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,9 +23,6 @@ SHOP = "shop_domain = (SELECT current_setting('app.current_shop', TRUE))"
 CLIENT = "client_id = (SELECT CAST(NULLIF(current_setting('app.current_client_id', TRUE), '') AS uuid))"
 TENANT = "tenant_id = (SELECT CAST(NULLIF(auth.jwt() ->> 'tenant_id', '') AS bigint))"
 WRITES = ("SELECT", "INSERT", "UPDATE", "DELETE")
-# Every test here records a program (components.review.record), whose validation at preview
-# applies the schema on the embedded PostgreSQL: they need the real server.
-pytestmark = pytest.mark.live
 
 
 @pytest.fixture(scope="module")
@@ -247,6 +245,25 @@ def test_edits_that_add_access_and_that_change_only_the_sql(tmp_path):
         "shop_domain = current_setting('app.current_shop', TRUE) to rows where "
         "shop_domain = (SELECT current_setting('app.current_shop', TRUE))"]
     assert len(texts) == 12 + 2  # UPDATE on each growth table; seo_rankings' predicate for two roles
+
+
+def test_recording_validates_nothing_and_needs_no_database(tmp_path):
+    """The review records what a program declares; validating its SQL is the preview's job. A
+    stack whose validation server is unreachable, with a password the review does not have,
+    records exactly what the shipped one does."""
+    project = project_copy(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # nothing listens there once the socket is closed
+    stack = project / "Pulumi.dev.yaml"
+    config = yaml.safe_load(stack.read_text())
+    config["config"]["pgstack:validation"] = {"mode": "server", "host": "127.0.0.1", "port": closed,
+                                              "user": "validator", "password": {"secret": "validation_password"}}
+    stack.write_text(yaml.safe_dump(config))
+    def declared(resources):  # the built-in auth functions' source is shown from outside this copy
+        return {d.urn: ({k: v for k, v in d.inputs.items() if k != "source"}, d.dependencies) for d in resources}
+
+    assert declared(record(project, "dev")) == declared(shipped("dev"))
 
 
 def test_no_change_says_so():

@@ -102,7 +102,7 @@ def plan_stack(project: Path, stack: str, overrides: dict[str, str], today: date
     plans, declared, deletions = [], set(), []
     database = database_for(settings)
     try:
-        for resource in record(project, stack, program_config, today):
+        for resource in record(project, stack, program_config, today, validate=True):
             if resource.type.startswith(DYNAMIC_PREFIX):
                 provider = providers[resource.type.removeprefix(DYNAMIC_PREFIX)]
                 declared.add(provider.journal_key(resource.inputs))

@@ -1,7 +1,8 @@
 """Run a stack's real program under Pulumi's mock monitor and record what it declares.
 
 No database and no Pulumi backend: the program (components.stack.program.build) reads the
-stack's Pulumi.<stack>.yaml, parses the SQL files and declares its resources; a recording
+stack's Pulumi.<stack>.yaml, parses the SQL files and declares its resources, without its
+validation at preview unless asked; a recording
 monitor keeps each one's type, name, inputs and property dependencies. Secret config values the
 program requires (passwords) are placeholders, and secret inputs are recorded only as SECRET.
 
@@ -70,11 +71,13 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def stack_config(project: Path, stack: str) -> dict[str, str]:
+def stack_config(project: Path, stack: str, validate: bool = True) -> dict[str, str]:
     """The stack's config as the engine hands it to the program (structured values as JSON),
-    with a placeholder for every secret the program reads."""
+    with a placeholder for every secret the program reads; without validation unless `validate`."""
     raw = yaml.safe_load((project / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))["config"]
     values = {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+    if not validate:
+        values[f"{NAMESPACE}:validation"] = json.dumps({"mode": "off"})
     settings = read_settings(lambda key: values.get(f"{NAMESPACE}:{key}"),
                              [k for k in values if k.startswith(f"{NAMESPACE}:")])
     for key in settings.password_keys():
@@ -82,12 +85,16 @@ def stack_config(project: Path, stack: str) -> dict[str, str]:
     return values
 
 
-def record(project: Path, stack: str, config: dict[str, str] | None = None, today: date | None = None
-           ) -> list[Declared]:
+def record(project: Path, stack: str, config: dict[str, str] | None = None, today: date | None = None,
+           validate: bool = False) -> list[Declared]:
     """Every resource the program in `project` declares for `stack`: its stack file's config,
     with `config` (`pgstack:` keys, values as the engine hands them) over it; `today` decides
-    which monthly partitions exist (the current UTC date by default)."""
-    values = {**stack_config(project, stack), **(config or {})}
+    which monthly partitions exist (the current UTC date by default).
+
+    The program's validation at preview (`pgstack:validation`) runs only if `validate`: what is
+    declared does not depend on it, and the access matrix needs no database (the preview
+    validates). The plan command validates, as the `up` it plans would."""
+    values = {**stack_config(project, stack, validate), **(config or {})}
     monitor = _RecordingMonitor(_EchoMocks())
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(_EchoMocks(), project=NAMESPACE, stack=stack, preview=False, monitor=monitor)
