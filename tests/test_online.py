@@ -12,6 +12,8 @@ import time
 import psycopg
 import pytest
 
+from components.model import plan
+from components.provider import dependents
 from tests.support.engine import EngineDouble, ProviderError
 
 PROD_LIKE = {
@@ -298,6 +300,33 @@ def test_what_reads_a_changed_column_is_moved_aside_and_back(database, tmp_path,
         assert db.execute("SELECT array_agg(policyname::text ORDER BY 1) FROM pg_policies WHERE tablename = 'notes'"
                           ).fetchone()[0] == ["notes_owner"]
         assert engine.preview().changed() == {}
+
+
+def test_what_reads_a_column_is_looked_up_only_for_a_plan_that_drops_or_retypes_one(database, db):
+    """The dependents query runs for a table whose plan moves something aside, not for the
+    plan of every table a preview checks."""
+    db.execute("CREATE ROLE authenticated NOLOGIN" if not db.execute(
+        "SELECT 1 FROM pg_roles WHERE rolname = 'authenticated'").fetchone() else "SELECT")
+    db.execute("CREATE SCHEMA app")
+    db.execute("SET search_path TO app")
+    db.execute(DEPENDENTS)
+    columns = [{"name": "id", "type": "bigint"}, {"name": "owner_code", "type": "character varying(64)"},
+               {"name": "body", "type": "text"}, {"name": "legacy", "type": "text"}]
+    table = {"schema": "app", "name": "notes", "columns": columns, "rls_enabled": True}
+    with psycopg.connect(**database) as conn, conn.cursor() as cur:
+        unchanged = dependents.OnFirstUse(cur, "app", "notes")
+        assert plan.alter_table(table, {**table, "_dependents": unchanged}) == []
+        assert not unchanged.read
+        retyped = dependents.OnFirstUse(cur, "app", "notes")
+        steps = plan.alter_table(table, {**table, "_dependents": retyped, "columns": [
+            dict(c, type="text") if c["name"] == "owner_code" else c for c in columns]})
+        assert retyped.read
+        assert [s.description for s in steps] == [
+            "drop policy notes_owner on notes (it reads column owner_code, whose type changes)",
+            "drop view app.note_bodies (it reads column owner_code, whose type changes)",
+            "change type of notes.owner_code from character varying(64) to text",
+            "create policy notes_owner on notes again, as it was",
+            "create view app.note_bodies again, as it was", "create view app.note_bodies again, as it was"]
 
 
 def test_a_view_that_loses_a_column_is_created_again_with_its_grants(database, tmp_path, db):

@@ -6,6 +6,8 @@ again right after, in the same transaction: no query sees them missing. Each is 
 the catalog exactly as it is, with a view's options, owner, comment and grants.
 """
 
+from collections.abc import Iterator, Mapping
+
 from psycopg import Cursor, sql
 from psycopg.rows import dict_row
 
@@ -54,6 +56,36 @@ def of_table(cur: Cursor, schema: str, table: str) -> dict[str, list[dict]]:
         for row in rows.execute(VIEWS, {"schema": schema, "table": table}).fetchall():
             found.setdefault(row["column_name"], []).append(_view(conn, row))
     return found
+
+
+class OnFirstUse(Mapping[str, list[dict]]):
+    """`of_table`, read when a plan first asks for a column's dependents. Only a plan that drops
+    or retypes a column asks, so the plan of an unchanged table (every preview's) reads nothing."""
+
+    def __init__(self, cur: Cursor, schema: str, table: str):
+        self._where = cur, schema, table
+        self._found: dict[str, list[dict]] | None = None
+
+    @property
+    def read(self) -> bool:
+        return self._found is not None
+
+    def _all(self) -> dict[str, list[dict]]:
+        if self._found is None:
+            self._found = of_table(*self._where)
+        return self._found
+
+    def __getitem__(self, column: str) -> list[dict]:
+        return self._all()[column]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __deepcopy__(self, memo: dict) -> "OnFirstUse":
+        return self  # read-only (adoption copies the declared table it belongs to)
 
 
 def _role(name: str | None) -> sql.Composable:

@@ -1,5 +1,7 @@
 """One provider class per object kind: how each is named, planned, replaced and read back."""
 
+from collections.abc import Mapping
+
 import psycopg
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
@@ -74,8 +76,9 @@ class TableProvider(CatalogObjectProvider):
 
     def _plan_live(self, cur, new, recorded, reads=None):
         # The policies and views that read each column, in case the plan must move them aside.
-        new = {**new, "_dependents": dependents.of_table(cur, new["schema"], new.get("renamed_from") or new["name"])}
-        return _keeping_dropped_views(self._plan_towards_live(cur, new, recorded, reads), new["_dependents"])
+        found = dependents.OnFirstUse(cur, new["schema"], new.get("renamed_from") or new["name"])
+        steps = self._plan_towards_live(cur, {**new, "_dependents": found}, recorded, reads)
+        return _keeping_dropped_views(steps, found) if found.read else steps
 
     def _plan_towards_live(self, cur, new, recorded, reads):
         old_name = new.get("renamed_from")
@@ -391,7 +394,7 @@ def _same_index_on(applied: str, built: str, table: str) -> bool:
     return RawStream()(before) == RawStream()(after)
 
 
-def _keeping_dropped_views(steps: list[Step], found: dict[str, list[dict]]) -> list[Step]:
+def _keeping_dropped_views(steps: list[Step], found: Mapping[str, list[dict]]) -> list[Step]:
     """A view the plan drops for good (it reads a dropped column) is created again by its own
     resource, from its new definition: remember its grants and comment for then."""
     planned = [step.statement.as_string(None) for step in steps]

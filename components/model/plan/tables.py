@@ -11,6 +11,8 @@ strategies that never block writes for long:
 Without it, each is the one statement that scans under its lock.
 """
 
+from collections.abc import Mapping
+
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
 from psycopg import sql
@@ -249,7 +251,7 @@ def _rls_steps(table: dict, old: dict) -> list[Step]:
     return steps
 
 
-def _dependents(dependents: dict[str, list[dict]], dropped: list[str], retyped: list[str]) -> tuple[list, list]:
+def _dependents(dependents: Mapping[str, list[dict]], dropped: list[str], retyped: list[str]) -> tuple[list, list]:
     """Policies and views that read a column being dropped or retyped (provider/dependents.py
     found them live): dropped first, in the same transaction; those of a retyped column
     created again, as they were, once the column has its new type."""
@@ -300,7 +302,7 @@ def alter_table(old: dict, new: dict, online: bool = False) -> list[Step]:
     old_cols = {renamed.get(n, n): dict(c, name=renamed.get(n, n)) for n, c in old_cols.items()}
     dropped = [n for n in old_cols if n not in new_cols]
     retyped = [n for n, c in new_cols.items() if n in old_cols and old_cols[n].get("type") != c.get("type")]
-    in_the_way, again = _dependents(new.get("_dependents") or {}, dropped, retyped)
+    in_the_way, again = _dependents(new.get("_dependents", {}), dropped, retyped)
     steps += in_the_way
     steps += [_drop_constraint(new, c) for n, c in old_cons.items() if n not in new_cons or n in changed_cons]
     steps += [_drop_column(new, n) for n in dropped]
