@@ -55,6 +55,13 @@ FORCE_NEW = {GRANT: ("database", "role", "schema", "objectType", "objects", "col
 DEV_STACK_TODAY = date(2026, 3, 15)  # the tests' program date: monthly partitions 2026-01 to 2026-06
 
 
+def without_stack_traces():
+    """For a program run under mocks: the SDK extracts the whole Python stack of every
+    registration, for the source position the engine shows beside a resource, and the mocks
+    discard it. That was a fifth of a run."""
+    return mock.patch.object(runtime_resource, "_get_stack_trace", source_pb2.StackTrace)
+
+
 def stack_file_config(stack: str) -> dict[str, str]:
     """A stack's Pulumi.<stack>.yaml config, as the engine hands it to the program: structured
     values as JSON strings."""
@@ -270,9 +277,7 @@ class EngineDouble:
         def program():
             build(self.sql_root, today=self.today)
 
-        # The SDK extracts the whole Python stack of every registration, for the source position
-        # the engine shows beside a resource; the mocks discard it. That was a fifth of a run.
-        with mock.patch.object(runtime_resource, "_get_stack_trace", source_pb2.StackTrace):
+        with without_stack_traces():
             program()
         return monitor.registrations
 

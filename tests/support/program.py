@@ -17,7 +17,7 @@ from pulumi.runtime import settings as runtime_settings
 
 from components.stack.program import build
 
-from .engine import stack_file_config
+from .engine import stack_file_config, without_stack_traces
 
 GENERATED = "generated-Pa55word"  # every RandomPassword's result under these mocks
 CONFIG_SECRET = "s3cret-from-config"  # pgstack:db_password (and, in prod, the analyst's)
@@ -79,7 +79,8 @@ def run_program(stack: str, config: dict | None = None, monitor: RecordingMonito
 
         return pulumi.Output.from_input(record_exports())
 
-    program()
+    with without_stack_traces():
+        program()
     return monitor
 
 

@@ -41,14 +41,40 @@ def pickled(provider) -> str:
 _loops = threading.local()  # one event loop per thread (the engine calls from several at once)
 
 
+class Received(dict):
+    """Properties as a provider call returned them, with the Struct they came in. The engine
+    hands them back unchanged (checked inputs to diff, create and update; a state's outputs to
+    the next call), so they go back as they came instead of being encoded again. Never changed
+    in place: that would raise, not send stale properties."""
+
+    def __init__(self, struct: struct_pb2.Struct):
+        super().__init__(rpc.deserialize_properties(struct))
+        self.struct = struct
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("properties a provider returned are not changed in place; copy them first")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _read_only  # type: ignore
+
+    def __deepcopy__(self, memo: dict) -> "Received":
+        copied = struct_pb2.Struct()
+        copied.CopyFrom(self.struct)
+        return Received(copied)
+
+    def __reduce__(self):
+        return Received, (self.struct,)
+
+
 def _to_struct(props: dict) -> struct_pb2.Struct:
+    if isinstance(props, Received):
+        return props.struct
     if not hasattr(_loops, "loop"):
         _loops.loop = asyncio.new_event_loop()
     return _loops.loop.run_until_complete(rpc.serialize_properties(props, {}))
 
 
 def _from_struct(struct) -> dict:
-    return rpc.deserialize_properties(struct)
+    return Received(struct)
 
 
 SERVER = [sys.executable, "-m", "pulumi.dynamic"]
