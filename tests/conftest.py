@@ -196,7 +196,7 @@ def pytest_collection_finish(session):
 
 def pytest_collection_modifyitems(items):
     """Every test that needs the real PostgreSQL is `live`: `pytest -m "not live"` runs the
-    pure tier (model, settings, program under mocks) in seconds. Those that reach a server
+    pure tier (model, settings, programs under mocks) in under a minute. Those that reach a server
     without `pg_server` (the embedded one that validation at preview starts) carry the mark."""
     for item in items:
         if "pg_server" in getattr(item, "fixturenames", ()):
