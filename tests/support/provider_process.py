@@ -9,6 +9,7 @@ once (provider_zygote.py); a subclass with another `command` (bench/) is started
 """
 
 import asyncio
+import copy
 import os
 import signal
 import subprocess
@@ -57,9 +58,11 @@ class Received(dict):
     __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _read_only  # type: ignore
 
     def __deepcopy__(self, memo: dict) -> "Received":
-        copied = struct_pb2.Struct()
-        copied.CopyFrom(self.struct)
-        return Received(copied)
+        copied = Received.__new__(Received)
+        dict.update(copied, copy.deepcopy(dict(self), memo))
+        copied.struct = struct_pb2.Struct()
+        copied.struct.CopyFrom(self.struct)
+        return copied
 
     def __reduce__(self):
         return Received, (self.struct,)
