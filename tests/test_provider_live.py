@@ -4,6 +4,7 @@ the SDK's dynamic-provider server in a separate process, with the pickled provid
 import copy
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +58,16 @@ def columns(db, table="accounts"):
 
 def count(db, table="accounts"):
     return db.execute(f"SELECT count(*) FROM public.{table}").fetchone()[0]
+
+
+def test_a_closed_provider_process_leaves_no_folder_behind(database):
+    """Test hygiene: each provider process works in a folder of its own (its log, its stdout),
+    removed when it is closed; a run starts over a hundred."""
+    process = ProviderProcess(stack_config(database))
+    workdir = Path(process.workdir)
+    assert workdir.is_dir()
+    process.close()
+    assert not workdir.exists()
 
 
 def test_pickled_provider_holds_no_secret(database):

@@ -11,6 +11,7 @@ once (provider_zygote.py); a subclass with another `command` (bench/) is started
 import asyncio
 import copy
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -120,15 +121,16 @@ class ProviderProcess:
         if self.process is not None:
             self.process.kill()
             self.process.wait()
-            return
-        os.kill(self.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # gone once the kernel reaped it (the zygote ignores SIGCHLD)
-            try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.005)
+        else:
+            os.kill(self.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # gone once the kernel reaped it (the zygote ignores SIGCHLD)
+                try:
+                    os.kill(self.pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.005)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _call(self, method: str, request):
         try:

@@ -14,6 +14,7 @@ import atexit
 import json
 import os
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,7 @@ class Zygote:
     def close(self) -> None:
         self.process.kill()
         self.process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def start(self, cwd: str, log: Path) -> tuple[int, str, int]:
         """A new provider server in `cwd`, its stderr in `log`: (its pid, the port it serves
