@@ -305,8 +305,7 @@ def test_what_reads_a_changed_column_is_moved_aside_and_back(database, tmp_path,
 def test_what_reads_a_column_is_looked_up_only_for_a_plan_that_drops_or_retypes_one(database, db):
     """The dependents query runs for a table whose plan moves something aside, not for the
     plan of every table a preview checks."""
-    db.execute("CREATE ROLE authenticated NOLOGIN" if not db.execute(
-        "SELECT 1 FROM pg_roles WHERE rolname = 'authenticated'").fetchone() else "SELECT")
+    db.execute("DO $$ BEGIN CREATE ROLE authenticated NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
     db.execute("CREATE SCHEMA app")
     db.execute("SET search_path TO app")
     db.execute(DEPENDENTS)

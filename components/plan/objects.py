@@ -88,7 +88,7 @@ def _provider_of(resource: str, providers: list[CatalogObjectProvider]) -> Catal
 def engine_config(project: Path, stack: str, overrides: dict[str, str]) -> dict[str, str]:
     """The stack's config as the engine hands it to the program and the provider: its stack
     file's, with `overrides` (`pgstack:` keys, the real `pgstack:db_password` among them) over it."""
-    return {**stack_config(project, stack), **overrides}
+    return {**stack_config(project, stack, validate=True), **overrides}
 
 
 def plan_stack(project: Path, stack: str, overrides: dict[str, str], today: date | None = None) -> list[ObjectPlan]:

@@ -1,10 +1,10 @@
 """Run a stack's real program under Pulumi's mock monitor and record what it declares.
 
 No database and no Pulumi backend: the program (components.stack.program.build) reads the
-stack's Pulumi.<stack>.yaml, parses the SQL files and declares its resources, without its
-validation at preview unless asked; a recording
-monitor keeps each one's type, name, inputs and property dependencies. Secret config values the
-program requires (passwords) are placeholders, and secret inputs are recorded only as SECRET.
+stack's Pulumi.<stack>.yaml, parses the SQL files and declares its resources (without its
+validation at preview unless asked); a recording monitor keeps each one's type, name, inputs
+and property dependencies. Secret config values the program requires (passwords) are
+placeholders, and secret inputs are recorded only as SECRET.
 
 Run as a script (`python record.py <project folder> <stack>`, JSON on stdout) it records the
 program of whichever `components` comes first on sys.path: the access diff runs it that way
@@ -71,7 +71,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def stack_config(project: Path, stack: str, validate: bool = True) -> dict[str, str]:
+def stack_config(project: Path, stack: str, *, validate: bool) -> dict[str, str]:
     """The stack's config as the engine hands it to the program (structured values as JSON),
     with a placeholder for every secret the program reads; without validation unless `validate`."""
     raw = yaml.safe_load((project / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))["config"]
@@ -94,7 +94,7 @@ def record(project: Path, stack: str, config: dict[str, str] | None = None, toda
     The program's validation at preview (`pgstack:validation`) runs only if `validate`: what is
     declared does not depend on it, and the access matrix needs no database (the preview
     validates). The plan command validates, as the `up` it plans would."""
-    values = {**stack_config(project, stack, validate), **(config or {})}
+    values = {**stack_config(project, stack, validate=validate), **(config or {})}
     monitor = _RecordingMonitor(_EchoMocks())
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(_EchoMocks(), project=NAMESPACE, stack=stack, preview=False, monitor=monitor)
