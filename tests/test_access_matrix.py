@@ -8,16 +8,18 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from pulumi.runtime import resource as runtime_resource
+from pulumi.runtime.proto import source_pb2
 
 from components.review.access import COMMANDS, Cell, access_matrix
 from components.review.record import Declared, record
 from components.review.report import describe, diff, render_diff, render_matrix
 from tests.support.review import PROJECT_DIR, project_copy, shipped
+from tests.support.zygote import run_command
 
 SHOP = "shop_domain = (SELECT current_setting('app.current_shop', TRUE))"
 CLIENT = "client_id = (SELECT CAST(NULLIF(current_setting('app.current_client_id', TRUE), '') AS uuid))"
@@ -266,6 +268,21 @@ def test_recording_validates_nothing_and_needs_no_database(tmp_path):
     assert declared(record(project, "dev")) == declared(shipped("dev"))
 
 
+def test_recording_extracts_no_stack_trace_and_puts_the_sdk_back(monkeypatch):
+    """Under mocks the source position of a registration is thrown away: recording does not
+    make the SDK walk the Python stack for each one, and the SDK is as it was afterwards."""
+    calls = []
+
+    def stack_trace():
+        calls.append(1)
+        return source_pb2.StackTrace()
+
+    monkeypatch.setattr(runtime_resource, "_get_stack_trace", stack_trace)
+    assert len(record(PROJECT_DIR, "dev")) > 300
+    assert calls == []
+    assert runtime_resource._get_stack_trace is stack_trace
+
+
 def test_no_change_says_so():
     matrix = access_matrix("dev", list(shipped("dev")))
     assert render_diff("dev", "a", "b", diff(matrix, matrix)) == (
@@ -312,9 +329,8 @@ def repo(tmp_path_factory):
 
 
 def access_diff(repo: Path, base: str, head: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "components.review", "access-diff", "--stack", "dev",
-                           "--project", str(repo), "--base", base, "--head", head],
-                          cwd=PROJECT_DIR, capture_output=True, text=True, check=False)
+    done = run_command("components.review", "access-diff", "--stack", "dev", "--project", str(repo),
+                       "--base", base, "--head", head)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -352,8 +368,7 @@ def test_access_diff_of_an_edit_that_removes_access(repo):
 
 
 def test_access_diff_names_a_revision_that_does_not_exist(repo):
-    done = subprocess.run([sys.executable, "-m", "components.review", "access-diff", "--stack", "dev",
-                           "--project", str(repo), "--base", "no-such-rev"], cwd=PROJECT_DIR,
-                          capture_output=True, text=True, check=False)
+    done = run_command("components.review", "access-diff", "--stack", "dev", "--project", str(repo),
+                       "--base", "no-such-rev")
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == f"review: {repo} has no commit 'no-such-rev'\n"

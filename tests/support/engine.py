@@ -33,13 +33,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from unittest import mock
 
 import pulumi
 import yaml
-from pulumi.runtime import mocks as pulumi_mocks, resource as runtime_resource, rpc, settings as runtime_settings
-from pulumi.runtime.proto import source_pb2
+from pulumi.runtime import mocks as pulumi_mocks, rpc, settings as runtime_settings
 
+from components.review.record import without_stack_traces
 from components.stack.program import build
 
 from .postgresql_double import GRANT, RANDOM_PASSWORD, PostgresqlDouble
@@ -52,13 +51,6 @@ DYNAMIC_PREFIX = "pulumi-python:dynamic/pgstack:"
 FORCE_NEW = {GRANT: ("database", "role", "schema", "objectType", "objects", "columns")}
 
 DEV_STACK_TODAY = date(2026, 3, 15)  # the tests' program date: monthly partitions 2026-01 to 2026-06
-
-
-def without_stack_traces():
-    """For a program run under mocks: the SDK extracts the whole Python stack of every
-    registration, for the source position the engine shows beside a resource, and the mocks
-    discard it. That was a fifth of a run."""
-    return mock.patch.object(runtime_resource, "_get_stack_trace", source_pb2.StackTrace)
 
 
 def stack_file_config(stack: str) -> dict[str, str]:

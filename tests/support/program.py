@@ -15,9 +15,10 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
+from components.review.record import without_stack_traces
 from components.stack.program import build
 
-from .engine import stack_file_config, without_stack_traces
+from .engine import stack_file_config
 
 GENERATED = "generated-Pa55word"  # every RandomPassword's result under these mocks
 CONFIG_SECRET = "s3cret-from-config"  # pgstack:db_password (and, in prod, the analyst's)
