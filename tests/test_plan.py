@@ -21,6 +21,7 @@ from components.provider.errors import AlreadyExists
 from tests.support.engine import (
     DEV_STACK_TODAY, PROJECT_DIR, EngineDouble, connection_config, stack_file_config, validation_config,
 )
+from tests.support.zygote import run_command
 
 
 @pytest.fixture
@@ -196,8 +197,34 @@ def plan_command(project, *args, password: str | None) -> subprocess.CompletedPr
     env = {k: v for k, v in os.environ.items() if k != cli.PASSWORD_ENV}
     if password is not None:
         env[cli.PASSWORD_ENV] = password
-    return subprocess.run([sys.executable, "-m", "components.plan", *args], cwd=project, env=env,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+    return run_command("components.plan", *args, cwd=project, env=env)
+
+
+def test_a_command_run_from_the_zygote_ends_as_python_m_does(tmp_path):
+    """Test hygiene: the command tests run each command forked from a process that imported it
+    once (tests/support/zygote.py). What they see is what `python -m` gives: the exit status,
+    stdout and stderr, the environment and working directory they pass."""
+    env = {k: v for k, v in os.environ.items() if k != cli.PASSWORD_ENV}
+    (tmp_path / "ends.py").write_text("import os, sys\nprint(os.getcwd(), os.environ['ENDS'])\n"
+                                      "if os.environ['ENDS'] == 'raise': raise ValueError('boom')\n"
+                                      "sys.exit(int(os.environ['ENDS']) if os.environ['ENDS'].isdigit() else "
+                                      "os.environ['ENDS'])\n")
+
+    def same_end(module: str, *args: str, **variables: str) -> None:
+        run_env = {**env, **variables}
+        real = subprocess.run([sys.executable, "-m", module, *args], cwd=tmp_path, env=run_env, capture_output=True,
+                              text=True, stdin=subprocess.DEVNULL, timeout=120)
+        forked = run_command(module, *args, cwd=tmp_path, env=run_env)
+        assert (forked.returncode, forked.stdout) == (real.returncode, real.stdout), (module, args, variables)
+        # A traceback's frames above the module differ (runpy's entry point); its end does not.
+        assert forked.stderr.splitlines()[-1:] == real.stderr.splitlines()[-1:], (module, args, variables)
+        assert ("Traceback" in forked.stderr) == ("Traceback" in real.stderr)
+
+    same_end("components.plan", "--help")
+    same_end("components.plan", "--stack", "nope")
+    same_end("components.plan", "--bogus")
+    for ends in ("0", "3", "a message", "raise"):
+        same_end("ends", ENDS=ends)
 
 
 def test_the_command_exits_0_when_nothing_would_change_and_2_when_something_would(small, database):

@@ -5,7 +5,7 @@ port and serves the ResourceProvider gRPC protocol. This starts it in a separate
 working directory is NOT the project (so `components` must import from the installed project,
 as in a real deployment) and talks to it over gRPC with the pickled provider in `__provider`,
 exactly as the engine does. Each server is a new process forked from one that did the imports
-once (provider_zygote.py); a subclass with another `command` (bench/) is started on its own.
+once (zygote.py); a subclass with another `command` (bench/) is started on its own.
 """
 
 import asyncio
@@ -26,7 +26,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from .provider_zygote import zygote
+from .zygote import provider_zygote
 
 PROVIDER_KEY = "__provider"
 
@@ -100,8 +100,8 @@ class ProviderProcess:
         started_env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **(env or {})}
         started_env["PULUMI_PROJECT"] = "pgstack"
         self.process: subprocess.Popen | None = None
-        if self.command is SERVER and env is None:  # forked from the imports done once (provider_zygote.py)
-            self.pid, port, stdout = zygote(started_env).start(self.workdir, self.log)
+        if self.command is SERVER and env is None:  # forked from the imports done once (zygote.py)
+            self.pid, port, stdout = provider_zygote(started_env).start(self.workdir, self.log)
             threading.Thread(target=_drain, args=(stdout,), daemon=True).start()
         else:
             self.process = subprocess.Popen(

@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from components.model.declared import DeclaredTables
@@ -10,16 +9,17 @@ from components.model.objects import Module
 from components.model.parser import parse_module
 from components.scaffold import cli
 
+from .zygote import run_command
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 
 def scaffold(database: dict, out: Path, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
     """`python -m components.scaffold --stack dev ...` on `database`, files under `out`."""
-    argv = [sys.executable, "-m", "components.scaffold", "--stack", "dev", "--host", database["host"],
-            "--port", str(database["port"]), "--dbname", database["dbname"], "--user", database["user"],
-            "--out", str(out), *args]
     env = {**os.environ, cli.PASSWORD_ENV: password if password is not None else database["password"]}
-    return subprocess.run(argv, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
+    return run_command("components.scaffold", "--stack", "dev", "--host", database["host"],
+                       "--port", str(database["port"]), "--dbname", database["dbname"], "--user", database["user"],
+                       "--out", str(out), *args, cwd=PROJECT, env=env)
 
 
 def parsed(folder: Path, schema: str, known: DeclaredTables | None = None, roles=()) -> Module:
