@@ -63,7 +63,13 @@ def pg_server(pg_data_dir):
     with psycopg.connect(**conninfo, autocommit=True) as conn:
         for setting in ("fsync", "synchronous_commit", "full_page_writes"):
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+        # Passwords still checked by SCRAM, hashed once instead of 4096 times: each of a
+        # session's ~1,800 logins cost 5 ms of client CPU, 1 ms now.
+        conn.execute("ALTER SYSTEM SET scram_iterations = 1")
         conn.execute("SELECT pg_reload_conf()")
+        conn.execute("SET scram_iterations = 1")  # this session may not have reloaded yet
+        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(conninfo["user"]),
+                                                                   sql.Literal(conninfo["password"])))
     yield conninfo
     devdb.stop(pg_data_dir)
 
