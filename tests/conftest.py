@@ -190,7 +190,10 @@ def db(database):
 
 def pytest_configure(config):
     """A temporary folder of this run's own: pytest's shared default keeps the last three runs'
-    folders only, so concurrent runs on one machine would delete each other's databases."""
+    folders only, so concurrent runs on one machine would delete each other's databases.
+    `--dist loadfile` hands out the files in the order collected (LONGEST_FIRST), not by their
+    number of tests (xdist's default, which put the few long tests of test_convergence.py last)."""
+    config.option.loadscopereorder = False
     if config.option.basetemp is None:
         config.option.basetemp = tempfile.mkdtemp(prefix="pgstack-tests-")
         config._pgstack_basetemp = config.option.basetemp
@@ -210,10 +213,23 @@ def pytest_collection_finish(session):
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+# The files that take longest (20-90 s each in one of four processes), longest first: started
+# first, so that the processes finish together instead of one running a long file alone at the
+# end while the others have stopped. Only the order of the tests depends on this list.
+LONGEST_FIRST = ("test_plan.py", "test_convergence.py", "test_access_matrix.py", "test_end_to_end.py",
+                 "test_privileges_live.py", "test_sample_data.py", "test_online.py", "test_dev_up.py",
+                 "test_enums.py", "test_adoption.py", "test_adoption_story.py", "test_roles_live.py",
+                 "test_validation.py", "test_module_growth.py", "test_module_analytics.py", "test_scaffold.py")
+
+
 def pytest_collection_modifyitems(items):
     """Every test that needs the real PostgreSQL is `live`: `pytest -m "not live"` runs the
     pure tier (model, settings, programs under mocks) in under a minute. Those that reach a server
-    without `pg_server` (the embedded one that validation at preview starts) carry the mark."""
+    without `pg_server` (the embedded one that validation at preview starts) carry the mark.
+    The longest files come first (LONGEST_FIRST)."""
     for item in items:
         if "pg_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.live)
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest as collected
+
