@@ -5,9 +5,9 @@ Each `python -m pulumi.dynamic` spends about half a second of CPU importing the 
 as long before it reads its arguments; the suite starts them over a hundred times on two
 cores. A zygote process imports all that once, then forks one child per run: each child is a
 new process (nothing of an earlier run: no connection, no snapshot, no configuration), with its
-own working directory, environment, stdin, stdout and stderr, and runs the module as `python
--m` does (runpy, `__main__`, the same exit status), so what runs is unchanged. It creates no
-gRPC channel or server and no thread before forking.
+own working directory, environment, stdout and stderr (stdin is /dev/null), and runs the module
+as `python -m` does (runpy, `__main__`, the same exit status), so what runs is unchanged. It
+creates no gRPC channel or server and no thread before forking.
 
 - `provider_zygote`: the dynamic-provider servers. It starts the way ProviderProcess starts the
   server: outside the project, without PYTHONPATH, so `components` imports from the installed
@@ -82,7 +82,7 @@ for line in sys.stdin:
             if request.get("env") is not None:
                 os.environ.clear()
                 os.environ.update(request["env"])
-            os.dup2(os.open(request.get("stdin") or os.devnull, os.O_RDONLY), 0)
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
             for fd, name in ((1, "stdout"), (2, "stderr")):
                 os.dup2(os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
             sys.stdin = open(0)
@@ -154,15 +154,14 @@ class Zygote:
             os.close(reader)
         return pid, line.decode().strip(), drain
 
-    def run(self, module: str, args: list[str], cwd: Path, env: dict[str, str] | None, stdin: Path | None,
+    def run(self, module: str, args: list[str], cwd: Path, env: dict[str, str] | None,
             timeout: float) -> subprocess.CompletedProcess:
         """`python -m module *args` in `cwd` with `env` (this process's by default), to its end."""
         with tempfile.TemporaryDirectory(prefix="command-", dir=self.workdir) as folder:
             out, err = Path(folder) / "stdout", Path(folder) / "stderr"
             with self.lock:
                 pid = self._fork({"module": module, "argv": args, "cwd": str(cwd), "stdout": str(out),
-                                  "stderr": str(err), "stdin": str(stdin) if stdin else None,
-                                  "env": dict(os.environ) if env is None else env})
+                                  "stderr": str(err), "env": dict(os.environ) if env is None else env})
                 assert self.process.stdout is not None
                 expired = threading.Event()
 
@@ -201,9 +200,9 @@ def provider_zygote(env: dict[str, str]) -> Zygote:
 
 
 def run_command(module: str, *args: str, cwd: Path = PROJECT_DIR, env: dict[str, str] | None = None,
-                stdin: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+                timeout: float = 300) -> subprocess.CompletedProcess:
     """What `subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
-    capture_output=True, text=True)` returns, from a child of the command zygote; stdin is
-    /dev/null unless a file is given."""
+    stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)` returns, from a
+    child of the command zygote."""
     command = _zygote("command", lambda: Zygote(dict(os.environ), str(PROJECT_DIR), COMMAND_IMPORTS, wait=True))
-    return command.run(module, list(args), cwd, env, stdin, timeout)
+    return command.run(module, list(args), cwd, env, timeout)
