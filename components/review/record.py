@@ -79,7 +79,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 def without_stack_traces() -> Iterator[None]:
     """For a program run under mocks: the SDK extracts the whole Python stack of every
     registration, for the source position the engine shows beside a resource, and the mocks
-    discard it (a sixth of a recording). A private function of the SDK: if a release renames
+    discard it (a seventh of a recording). A private function of the SDK: if a release renames
     it, recordings only take longer."""
     original = getattr(runtime_resource, "_get_stack_trace", None)
     if not callable(original):
