@@ -59,9 +59,10 @@ def run(module):
         runpy.run_module(module, run_name="__main__", alter_sys=True)
         code = 0
     except SystemExit as exit:
-        code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
-        if not isinstance(exit.code, int) and exit.code is not None:
-            print(exit.code, file=sys.stderr)
+        code = 0 if exit.code is None else exit.code
+        if not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
     except BaseException:
         traceback.print_exc()
         code = 1
