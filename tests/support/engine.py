@@ -258,17 +258,17 @@ class EngineDouble:
 
     def _declared(self, preview: bool) -> list[Registration]:
         """Run the program under mocks; what it declares, in registration order."""
-        runtime_settings.ROOT.set(None)
         mocks = _Mocks(self, preview)
         monitor = _Monitor(mocks)
-        pulumi.runtime.set_mocks(mocks, project="pgstack", stack=self.stack, preview=preview, monitor=monitor)
-        pulumi.runtime.set_all_config(dict(self.config), secret_keys=self.secret_keys)
 
         @pulumi.runtime.test
         def program():
             build(self.sql_root, today=self.today)
 
-        with without_stack_traces():
+        with without_stack_traces():  # set_mocks registers the Stack
+            runtime_settings.ROOT.set(None)
+            pulumi.runtime.set_mocks(mocks, project="pgstack", stack=self.stack, preview=preview, monitor=monitor)
+            pulumi.runtime.set_all_config(dict(self.config), secret_keys=self.secret_keys)
             program()
         return monitor.registrations
 

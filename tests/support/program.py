@@ -60,14 +60,11 @@ def run_program(stack: str, config: dict | None = None, monitor: RecordingMonito
     """Runs the program for `stack` under mocks; `config` overrides keys of its stack file,
     `sql_root` the project's sql/ folder."""
     monitor = monitor or RecordingMonitor(EchoMocks())
-    runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(EchoMocks(), project="pgstack", stack=stack, preview=False, monitor=monitor)
     values = {**stack_file_config(stack), "pgstack:db_password": CONFIG_SECRET,
               "pgstack:validation": '{"mode": "off"}',  # no database here; tests/test_validation.py checks it
               **(config or {})}
     if stack == "prod":
         values.setdefault("pgstack:analyst_password", "analyst-" + CONFIG_SECRET)
-    pulumi.runtime.set_all_config(values, secret_keys=[k for k in values if k.endswith("password")])
 
     @pulumi.runtime.test
     def program():
@@ -80,7 +77,10 @@ def run_program(stack: str, config: dict | None = None, monitor: RecordingMonito
 
         return pulumi.Output.from_input(record_exports())
 
-    with without_stack_traces():
+    with without_stack_traces():  # set_mocks registers the Stack
+        runtime_settings.ROOT.set(None)
+        pulumi.runtime.set_mocks(EchoMocks(), project="pgstack", stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config(values, secret_keys=[k for k in values if k.endswith("password")])
         program()
     return monitor
 
