@@ -213,7 +213,7 @@ def pytest_collection_finish(session):
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-# The files that take longest (20-90 s each in one of four processes), longest first: started
+# The files that take longest (20-90 s each in one of three processes), longest first: started
 # first, so that the processes finish together instead of one running a long file alone at the
 # end while the others have stopped. Only the order of the tests depends on this list.
 LONGEST_FIRST = ("test_plan.py", "test_convergence.py", "test_access_matrix.py", "test_end_to_end.py",
