@@ -197,6 +197,50 @@ def test_a_trigger_the_stack_did_not_declare_never_runs_as_the_deployer(engine, 
     assert engine.preview().changed() == {}
 
 
+def test_trigger_passed_on_through_a_grant_option_is_revoked_down_the_chain(engine, database, db, password):
+    """TRIGGER granted by hand WITH GRANT OPTION, and passed on by its holder to another role:
+    the second grant's grantor is the first holder, not the owner, so a plain REVOKE from the
+    first is refused (dependent privileges exist) and one from the second revokes nothing. The
+    next `up` revokes both, down the chain, and converges."""
+    db.execute(f"GRANT TRIGGER ON {SCHEMA}.notes TO {ATTACKER} WITH GRANT OPTION")  # by hand, outside the stack
+    with login(database, ATTACKER, password) as attacker:
+        attacker.execute(f"GRANT TRIGGER ON {SCHEMA}.notes TO authenticated")
+    assert engine.refresh() == []
+    notes = engine.entry("pulumi-python:dynamic/pgstack:Table", "m/hyg.notes").outputs
+    assert notes["trigger_privileges"] == [{"schema": SCHEMA, "table": "notes", "role": "authenticated"},
+                                           {"schema": SCHEMA, "table": "notes", "role": ATTACKER}]
+    assert engine.preview().changed() == {"update": ["m/hyg.notes"]}
+    assert engine.up().changed() == {"update": ["m/hyg.notes"]}
+    held = "SELECT has_table_privilege(%s, 'hyg.notes', 'TRIGGER')"
+    assert [db.execute(held, (role,)).fetchone()[0] for role in (ATTACKER, "authenticated")] == [False, False]
+    assert engine.refresh() == []
+    assert engine.preview().changed() == {}
+
+
+def test_a_trigger_grant_option_is_taken_back_from_a_role_config_grants_trigger(database, project, db, password):
+    """Stack config grants TRIGGER with a reason, never WITH GRANT OPTION: the option, added by
+    hand and used to pass TRIGGER on, is drift. The next `up` takes back the option, and with it
+    what was passed on; the role keeps TRIGGER."""
+    config = stack_config(password, trigger_reason="audits the notes with its own trigger")
+    with EngineDouble(database, stack="dev", sql_root=project, config=config) as engine:
+        engine.up()
+        db.execute(f"GRANT TRIGGER ON {SCHEMA}.notes TO {ATTACKER} WITH GRANT OPTION")  # by hand
+        with login(database, ATTACKER, password) as attacker:
+            attacker.execute(f"GRANT TRIGGER ON {SCHEMA}.notes TO authenticated")
+        assert engine.refresh() == []
+        notes = engine.entry("pulumi-python:dynamic/pgstack:Table", "m/hyg.notes").outputs
+        assert notes["trigger_privileges"] == [
+            {"schema": SCHEMA, "table": "notes", "role": "authenticated"},
+            {"schema": SCHEMA, "table": "notes", "role": ATTACKER, "grant_option": True}]
+        assert engine.up().changed() == {"update": ["m/hyg.notes"]}
+        held = "SELECT has_table_privilege(%s, 'hyg.notes', %s)"
+        assert [db.execute(held, (role, privilege)).fetchone()[0] for role, privilege in (
+            (ATTACKER, "TRIGGER"), (ATTACKER, "TRIGGER WITH GRANT OPTION"), ("authenticated", "TRIGGER"))] == [
+            True, False, False]
+        assert engine.refresh() == []
+        assert engine.preview().changed() == {}
+
+
 MIGRATIONS = {
     False: "UPDATE notes SET body = 'migrated' WHERE body <> 'migrated';\n",
     True: "-- pgstack: batched\nUPDATE notes SET body = 'migrated'\n"

@@ -31,3 +31,10 @@ def test_on_a_table_the_stack_only_extends_a_trusted_function_passes():
 def test_trigger_privileges_granted_with_a_reason_are_not_reported():
     found = [{"table": "notes", "role": "auditor"}, {"table": "notes", "role": "public"}]
     assert foreign_grantees("app", found, ["auditor"]) == [{"schema": "app", "table": "notes", "role": "public"}]
+
+
+def test_a_role_granted_trigger_with_a_reason_may_not_pass_it_on():
+    found = [{"table": "notes", "role": "auditor", "grantable": True}, {"table": "notes", "role": "clerk", "grantable": True}]
+    assert foreign_grantees("app", found, ["auditor"]) == [
+        {"schema": "app", "table": "notes", "role": "clerk"},
+        {"schema": "app", "table": "notes", "role": "auditor", "grant_option": True}]

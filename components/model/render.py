@@ -163,9 +163,14 @@ def drop_trigger(trigger: dict) -> sql.Composable:
 
 
 def revoke_trigger(grant: dict) -> sql.Composable:
-    """REVOKE TRIGGER ON the table from a role ({schema, table, role}; role `public`: PUBLIC)."""
+    """REVOKE TRIGGER ON the table from a role ({schema, table, role}; role `public`: PUBLIC),
+    or only its grant option (`grant_option`). CASCADE: with the grants the role passed on
+    through that option (their grantor is the role, so no REVOKE by the owner reaches them, and
+    without CASCADE PostgreSQL refuses this one)."""
     role = sql.SQL("PUBLIC") if grant["role"] == "public" else sql.Identifier(grant["role"])
-    return sql.SQL("REVOKE TRIGGER ON TABLE {} FROM {}").format(qualified(grant["schema"], grant["table"]), role)
+    what = sql.SQL("GRANT OPTION FOR TRIGGER" if grant.get("grant_option") else "TRIGGER")
+    return sql.SQL("REVOKE {} ON TABLE {} FROM {} CASCADE").format(what, qualified(grant["schema"], grant["table"]),
+                                                                    role)
 
 
 def drop_view(view: dict) -> sql.Composable:

@@ -51,12 +51,15 @@ WHERE NOT t.tgisinternal AND t.tgparentid = 0
 ORDER BY 1, 2, 3
 """
 
-# Roles other than the table's owner holding TRIGGER on it (grantee 0 is PUBLIC).
+# Roles other than the table's owner holding TRIGGER on it (grantee 0 is PUBLIC), and whether
+# they may pass it on (a grant WITH GRANT OPTION, from any grantor).
 TRIGGER_GRANTEES = _RELATIONS + """
-SELECT DISTINCT r.root, r.relname AS table,
-       CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END AS role
+SELECT r.root, r.relname AS table,
+       CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END AS role,
+       bool_or(a.is_grantable) AS grantable
 FROM relations r CROSS JOIN LATERAL aclexplode(r.relacl) AS a
 WHERE a.privilege_type = 'TRIGGER' AND a.grantee <> r.relowner
+GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 """
 
@@ -85,8 +88,12 @@ def foreign_triggers(schema: str, found: Iterable[dict], declared: list[dict] | 
 
 def foreign_grantees(schema: str, found: Iterable[dict], granted: list[str]) -> list[dict]:
     """The roles holding TRIGGER on a table or its partitions (`found`) that stack config does
-    not grant it with a reason (`granted`), as {schema, table, role}."""
-    return [{"schema": schema, "table": g["table"], "role": g["role"]} for g in found if g["role"] not in granted]
+    not grant it with a reason (`granted`), as {schema, table, role}; and those it does grant it
+    that may pass it on, which stack config never allows, as {schema, table, role, grant_option:
+    True}."""
+    return [{"schema": schema, "table": g["table"], "role": g["role"]} for g in found if g["role"] not in granted] + [
+        {"schema": schema, "table": g["table"], "role": g["role"], "grant_option": True}
+        for g in found if g["role"] in granted and g.get("grantable")]
 
 
 def refuse_foreign_triggers(cur: Cursor, props: dict, what: str) -> None:

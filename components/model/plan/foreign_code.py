@@ -11,6 +11,12 @@ def remove_foreign_code(table: dict) -> list[Step]:
     (`foreign_triggers`, `trigger_privileges`)."""
     steps = [Step(f"drop trigger {t['name']} on {t['schema']}.{t['table']} (function {t['function']}): the stack "
                   f"does not declare it", render.drop_trigger(t)) for t in table.get("foreign_triggers") or []]
-    steps += [Step(f"revoke TRIGGER on {g['schema']}.{g['table']} from {g['role']}: stack config does not grant it",
-                   render.revoke_trigger(g)) for g in table.get("trigger_privileges") or []]
-    return steps
+    return steps + [_revoke(g) for g in table.get("trigger_privileges") or []]
+
+
+def _revoke(grant: dict) -> Step:
+    where = f"TRIGGER on {grant['schema']}.{grant['table']} from {grant['role']}"
+    if grant.get("grant_option"):
+        return Step(f"revoke the grant option of {where}: stack config grants TRIGGER without it",
+                    render.revoke_trigger(grant))
+    return Step(f"revoke {where}: stack config does not grant it", render.revoke_trigger(grant))
