@@ -18,9 +18,9 @@ import pytest
 import yaml
 from pulumi.runtime import settings as runtime_settings
 
-from components.settings import ConfigError, read_settings
+from components.settings import ConfigError, Validation, read_settings
 from components.stack.program import build
-from components.stack.validation import ValidationFailed, ValidationUnavailable, check, scratch
+from components.stack.validation import ValidationFailed, ValidationUnavailable, check, remembered, scratch
 from tests.support.engine import PROJECT_DIR, EngineDouble, stack_file_config, validation_config
 
 BASE = """-- a small module of its own
@@ -390,3 +390,21 @@ def test_off_unquoted_in_yaml_and_the_password_key_are_read():
     config["validation"] = json.dumps({"mode": "server", "password": {"secret": "scratch_pw"}})
     settings = read_settings(config.get, ["pgstack:modules", "pgstack:validation", "pgstack:scratch_pw"])
     assert settings.validation.password_key == "scratch_pw"
+
+
+def test_what_is_remembered_is_tied_to_the_validations_own_code(tmp_path, monkeypatch):
+    """A checkout whose validation code changed (a new check) does not reuse what the older code
+    passed, whatever the package's version says: the key holds the SHA-256 of that code."""
+    package = Path(remembered.__file__).parent
+    same, edited = tmp_path / "same", tmp_path / "edited"
+    for copy in (same, edited):
+        shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (edited / "check.py").write_text((edited / "check.py").read_text() + "\n# a new check\n")
+    assert remembered.code_digest(same) == remembered.code_digest(package) != remembered.code_digest(edited)
+
+    validation = Validation()
+    key = remembered.digest([], ["anon"], "owner", [], validation, ["18.0"])
+    assert key == remembered.digest([], ["anon"], "owner", [], validation, ["18.0"])
+    edited_code = remembered.code_digest(edited)
+    monkeypatch.setattr(remembered, "code_digest", lambda: edited_code)
+    assert remembered.digest([], ["anon"], "owner", [], validation, ["18.0"]) != key

@@ -3,16 +3,19 @@
 `pulumi up` runs the program twice (its preview, then the update), and a preview of a pull
 request that changes no SQL validates exactly what the last one did. A run whose statements
 (their text, session and source), stand-in roles, owner, validation settings and server
-(PostgreSQL version) are those of a run that passed, on the same machine and pgstack version,
-does not validate again: it reports the earlier run's result. Only a pass is remembered, so a
-statement PostgreSQL rejects is validated, and reported, on every run. `pgstack:validation:
-{cache: false}` validates every time.
+(PostgreSQL version) are those of a run that passed, on the same machine, pgstack version and
+validation code (this package's source: a checkout whose checks changed does not reuse what
+older checks passed, whatever its version says), does not validate again: it reports the
+earlier run's result. Only a pass is remembered, so a statement PostgreSQL rejects is
+validated, and reported, on every run. `pgstack:validation: {cache: false}` validates every
+time.
 
 Each pass is a small file named by the SHA-256 of all of the above, in the validation cache
 folder (private to the user, scratch.cache_folder), written whole or not at all; the newest
 KEEP are kept.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -26,18 +29,26 @@ from .scratch import ValidationUnavailable, cache_folder
 from .statements import Statement
 
 KEEP = 256
-FORMAT = 1  # bump when what a validation checks changes without its statements changing
+
+
+@functools.cache
+def code_digest(folder: Path = Path(__file__).parent) -> str:
+    """The SHA-256 of the validation's code: the Python files of its package (`folder`)."""
+    sha = hashlib.sha256()
+    for path in sorted(folder.glob("*.py")):
+        sha.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return sha.hexdigest()
 
 
 def digest(statements: list[Statement], roles: list[str], owner: str, external: Iterable[tuple[str, str]],
            validation: Validation, server: list) -> str:
     """The SHA-256 of everything a validation's result depends on (`server`: scratch.server_identity),
-    with the pgstack version and this format."""
+    with the pgstack version and the validation's code."""
     try:
         version = metadata.version("pgstack")
     except metadata.PackageNotFoundError:  # run from a source tree that is not installed
         version = "source"
-    parts = [FORMAT, version, server, validation.model_dump(mode="json", exclude={"password", "cache"}),
+    parts = [code_digest(), version, server, validation.model_dump(mode="json", exclude={"password", "cache"}),
              roles, owner, sorted(external),
              [[s.source, s.schema, s.as_owner, s.step.statement.as_string(None)] for s in statements]]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
