@@ -13,7 +13,7 @@ in a checkout of another git revision, so that revision's own program is what is
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -92,6 +92,18 @@ def without_stack_traces() -> Iterator[None]:
         runtime_resource._get_stack_trace = original
 
 
+def run_under_mocks(program: Callable[[], object], mocks: pulumi.runtime.Mocks, monitor: pulumi_mocks.MockMonitor,
+                    stack: str, config: dict[str, str], secret_keys: list[str], preview: bool = False) -> None:
+    """Run `program` as the Pulumi program of `stack` under mocks, `monitor` taking its
+    registrations, with the engine's `config`; without stack traces, from set_mocks on (which
+    registers the Stack)."""
+    with without_stack_traces():
+        runtime_settings.ROOT.set(None)
+        pulumi.runtime.set_mocks(mocks, project=NAMESPACE, stack=stack, preview=preview, monitor=monitor)
+        pulumi.runtime.set_all_config(config, secret_keys=secret_keys)
+        pulumi.runtime.test(program)()
+
+
 def stack_config(project: Path, stack: str, *, validate: bool) -> dict[str, str]:
     """The stack's config as the engine hands it to the program (structured values as JSON),
     with a placeholder for every secret the program reads; without validation unless `validate`."""
@@ -117,16 +129,8 @@ def record(project: Path, stack: str, config: dict[str, str] | None = None, toda
     validates). The plan command validates, as the `up` it plans would."""
     values = {**stack_config(project, stack, validate=validate), **(config or {})}
     monitor = _RecordingMonitor(_EchoMocks())
-
-    @pulumi.runtime.test
-    def program():
-        build(sql_root=project / "sql", today=today)
-
-    with without_stack_traces():
-        runtime_settings.ROOT.set(None)
-        pulumi.runtime.set_mocks(_EchoMocks(), project=NAMESPACE, stack=stack, preview=False, monitor=monitor)
-        pulumi.runtime.set_all_config(values, secret_keys=[k for k in values if k.endswith("password")])
-        program()
+    run_under_mocks(lambda: build(sql_root=project / "sql", today=today), _EchoMocks(), monitor, stack, values,
+                    secret_keys=[k for k in values if k.endswith("password")])
     return monitor.declared
 
 

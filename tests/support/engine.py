@@ -36,9 +36,9 @@ from pathlib import Path
 
 import pulumi
 import yaml
-from pulumi.runtime import mocks as pulumi_mocks, rpc, settings as runtime_settings
+from pulumi.runtime import mocks as pulumi_mocks, rpc
 
-from components.review.record import without_stack_traces
+from components.review.record import run_under_mocks
 from components.stack.program import build
 
 from .postgresql_double import GRANT, RANDOM_PASSWORD, PostgresqlDouble
@@ -260,16 +260,8 @@ class EngineDouble:
         """Run the program under mocks; what it declares, in registration order."""
         mocks = _Mocks(self, preview)
         monitor = _Monitor(mocks)
-
-        @pulumi.runtime.test
-        def program():
-            build(self.sql_root, today=self.today)
-
-        with without_stack_traces():  # set_mocks registers the Stack
-            runtime_settings.ROOT.set(None)
-            pulumi.runtime.set_mocks(mocks, project="pgstack", stack=self.stack, preview=preview, monitor=monitor)
-            pulumi.runtime.set_all_config(dict(self.config), secret_keys=self.secret_keys)
-            program()
+        run_under_mocks(lambda: build(self.sql_root, today=self.today), mocks, monitor, self.stack, dict(self.config),
+                        self.secret_keys, preview=preview)
         return monitor.registrations
 
     def _run(self, preview: bool) -> RunResult:

@@ -15,7 +15,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
-from components.review.record import without_stack_traces
+from components.review.record import run_under_mocks
 from components.stack.program import build
 
 from .engine import stack_file_config
@@ -66,7 +66,6 @@ def run_program(stack: str, config: dict | None = None, monitor: RecordingMonito
     if stack == "prod":
         values.setdefault("pgstack:analyst_password", "analyst-" + CONFIG_SECRET)
 
-    @pulumi.runtime.test
     def program():
         build(sql_root, today=today)
 
@@ -77,11 +76,7 @@ def run_program(stack: str, config: dict | None = None, monitor: RecordingMonito
 
         return pulumi.Output.from_input(record_exports())
 
-    with without_stack_traces():  # set_mocks registers the Stack
-        runtime_settings.ROOT.set(None)
-        pulumi.runtime.set_mocks(EchoMocks(), project="pgstack", stack=stack, preview=False, monitor=monitor)
-        pulumi.runtime.set_all_config(values, secret_keys=[k for k in values if k.endswith("password")])
-        program()
+    run_under_mocks(program, EchoMocks(), monitor, stack, values, [k for k in values if k.endswith("password")])
     return monitor
 
 
