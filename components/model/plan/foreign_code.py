@@ -16,7 +16,6 @@ def remove_foreign_code(table: dict) -> list[Step]:
 
 def _revoke(grant: dict) -> Step:
     where = f"TRIGGER on {grant['schema']}.{grant['table']} from {grant['role']}"
-    if grant.get("grant_option"):
-        return Step(f"revoke the grant option of {where}: stack config grants TRIGGER without it",
-                    render.revoke_trigger(grant))
-    return Step(f"revoke {where}: stack config does not grant it", render.revoke_trigger(grant))
+    why = (f"the grant option of {where}: stack config grants TRIGGER without it" if grant.get("grant_option")
+           else f"{where}: stack config does not grant it")
+    return Step(f"revoke {why}", render.revoke_trigger(grant))
